@@ -1,0 +1,1 @@
+"""The knowledge domain: articles, revisions, categories, lifecycle, rendering, drafting."""

@@ -1,0 +1,185 @@
+"""Article, Revision, Category, Tag and the index outbox, on one SQLAlchemy metadata."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every Solveloop table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC before storing."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to naive values read back from SQLite."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def text_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """Return a portable column type storing a StrEnum by its value as VARCHAR."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class ArticleState(enum.StrEnum):
+    """Where an article is in its editorial lifecycle."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class Visibility(enum.StrEnum):
+    """Who may read an article: everyone, or staff only."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+article_tags = Table(
+    "article_tags",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Category(Base):
+    """A request and article category (desktop, network, …), named in both languages."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    articles: Mapped[list[Article]] = relationship(back_populates="category")
+
+    def name(self, locale: str) -> str:
+        """Return the category name for a locale code ('zh…' gets Chinese)."""
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class Tag(Base):
+    """A free-form keyword attached to articles."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    articles: Mapped[list[Article]] = relationship(secondary=article_tags, back_populates="tags")
+
+
+class Article(Base):
+    """A FAQ article; its Markdown source and the sanitised HTML rendered at save time."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[ArticleState] = mapped_column(text_enum(ArticleState), default=ArticleState.DRAFT)
+    visibility: Mapped[Visibility] = mapped_column(text_enum(Visibility), default=Visibility.PUBLIC)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    helpful_count: Mapped[int] = mapped_column(Integer, default=0)
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    category: Mapped[Category | None] = relationship(back_populates="articles")
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, back_populates="articles")
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+
+
+class Revision(Base):
+    """One saved version of an article, kept for history."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("article_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    visibility: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="revisions")
+
+
+class IndexOutbox(Base):
+    """A pending change to the search index, written in the same transaction as the change."""
+
+    __tablename__ = "index_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,160 @@
+"""Use cases on articles; each writes its change and its index-outbox row in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from articles.drafting import slugify
+from articles.errors import ArticleError, ArticleNotFound
+from articles.lifecycle import check_transition
+from articles.models import (
+    Article,
+    ArticleState,
+    Category,
+    IndexOutbox,
+    Revision,
+    Tag,
+    Visibility,
+    utcnow,
+)
+from articles.rendering import markdown_to_text, render_markdown
+
+MAX_TITLE_CHARS = 200
+MAX_TAGS = 12
+MAX_TAG_CHARS = 60
+
+
+class InvalidArticle(ArticleError):
+    """The article's fields are not acceptable (empty title, unknown category…)."""
+
+
+@dataclass(frozen=True)
+class ArticleFields:
+    """What an author edits: the content and its classification."""
+
+    title: str
+    body: str
+    category_id: int | None = None
+    visibility: Visibility = Visibility.PUBLIC
+    tags: tuple[str, ...] = ()
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Split a comma-separated tag list (ASCII or Chinese commas), trimmed and de-duplicated."""
+    seen: dict[str, None] = {}
+    for raw in text.replace("，", ",").split(","):
+        tag = " ".join(raw.split()).lower()
+        if tag:
+            seen.setdefault(tag, None)
+    return tuple(seen)
+
+
+def _validate(session: Session, fields: ArticleFields) -> None:
+    if not fields.title.strip():
+        raise InvalidArticle("An article needs a title.")
+    if len(fields.title) > MAX_TITLE_CHARS:
+        raise InvalidArticle(f"The title is longer than {MAX_TITLE_CHARS} characters.")
+    if len(fields.tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in fields.tags):
+        raise InvalidArticle(f"At most {MAX_TAGS} tags of up to {MAX_TAG_CHARS} characters each.")
+    if fields.category_id is not None and session.get(Category, fields.category_id) is None:
+        raise InvalidArticle("Unknown category.")
+
+
+def _tags(session: Session, names: Iterable[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        tag = session.scalar(select(Tag).where(Tag.name == name))
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def _record(session: Session, article: Article, author_id: int | None, note: str) -> None:
+    """Add a revision snapshot and an outbox row for the article's current content."""
+    session.add(
+        Revision(
+            article=article,
+            number=article.version,
+            title=article.title,
+            body=article.body,
+            state=article.state.value,
+            visibility=article.visibility.value,
+            author_id=author_id,
+            note=note[:300],
+        )
+    )
+    session.flush()
+    session.add(IndexOutbox(article_id=article.id))
+
+
+def _apply_fields(session: Session, article: Article, fields: ArticleFields) -> None:
+    _validate(session, fields)
+    html = render_markdown(fields.body)
+    article.title = fields.title.strip()
+    article.body = fields.body
+    article.body_html = html
+    article.body_text = markdown_to_text(fields.body)
+    article.category_id = fields.category_id
+    article.visibility = fields.visibility
+    article.tags = _tags(session, fields.tags)
+    article.updated_at = utcnow()
+
+
+def create_article(
+    session: Session,
+    fields: ArticleFields,
+    author_id: int | None,
+    source_ticket_id: int | None = None,
+    note: str = "created",
+) -> Article:
+    """Create a draft article with its first revision; raises on invalid or unsafe content."""
+    article = Article(
+        slug=slugify(fields.title),
+        state=ArticleState.DRAFT,
+        author_id=author_id,
+        source_ticket_id=source_ticket_id,
+        version=1,
+    )
+    _apply_fields(session, article, fields)
+    session.add(article)
+    _record(session, article, author_id, note)
+    return article
+
+
+def update_article(
+    session: Session, article: Article, fields: ArticleFields, editor_id: int | None, note: str = ""
+) -> Article:
+    """Save new content as the next revision; a published article stays published."""
+    _apply_fields(session, article, fields)
+    article.slug = slugify(article.title)
+    article.version += 1
+    _record(session, article, editor_id, note or "edited")
+    return article
+
+
+def change_state(
+    session: Session, article: Article, target: ArticleState, user_id: int | None, note: str = ""
+) -> Article:
+    """Move an article through its lifecycle (review, publish, archive, restore)."""
+    check_transition(article.state, target)
+    article.state = target
+    article.version += 1
+    article.updated_at = utcnow()
+    if target is ArticleState.PUBLISHED:
+        article.published_at = article.updated_at
+    _record(session, article, user_id, note or target.value)
+    return article
+
+
+def get_article(session: Session, article_id: int) -> Article:
+    """Return the article or raise ArticleNotFound."""
+    article = session.get(Article, article_id)
+    if article is None:
+        raise ArticleNotFound(f"No article {article_id}.")
+    return article

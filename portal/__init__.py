@@ -1,0 +1,55 @@
+"""Solveloop's web portal and service desk: create_app builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal import config as defaults
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the portal: config, database, search index, auth, i18n, security and blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(defaults.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("SOLVELOOP")
+    if config:
+        app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = defaults.secret_key(instance)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite'}"
+    if not app.config["INDEX_PATH"]:
+        app.config["INDEX_PATH"] = str(instance / "index")
+
+    from portal import db, i18n, indexer, security
+    from portal.auth import init_app as init_auth
+
+    db.init_app(app, on_outbox=lambda: indexer.poke(app))
+    indexer.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    init_auth(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.editor.views import bp as editor_bp
+    from portal.intake.views import bp as intake_bp
+    from portal.kb.views import bp as kb_bp
+    from portal.tickets.views import bp as tickets_bp
+
+    for blueprint in (kb_bp, intake_bp, tickets_bp, editor_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from portal import errors
+
+    errors.init_app(app)
+    return app

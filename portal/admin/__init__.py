@@ -1,0 +1,1 @@
+"""Admin: curation dashboard, review queue, history, reports."""

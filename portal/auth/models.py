@@ -1,0 +1,99 @@
+"""Users, their roles, and server-side login sessions."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from articles.models import Base, UTCDateTime, text_enum, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a user may do; each role includes the ones before it."""
+
+    USER = "user"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Return the role's position in the hierarchy."""
+        return list(Role).index(self)
+
+
+class User(Base):
+    """A person who signs in: an employee, a technician or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[Role] = mapped_column(text_enum(Role), default=Role.USER)
+    locale: Mapped[str] = mapped_column(String(10), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    sessions: Mapped[list[AuthSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Return whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    session_token = ""
+
+    # Flask-Login's user protocol; the id it stores is the server-side session's token.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Signed-in users are authenticated."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled accounts cannot sign in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Return the token of the session this user object was loaded for."""
+        return self.session_token
+
+    def has_role(self, role: Role) -> bool:
+        """Return whether this user's role includes ``role``."""
+        return self.role.rank >= role.rank
+
+    @property
+    def is_staff(self) -> bool:
+        """Technicians and admins."""
+        return self.has_role(Role.TECHNICIAN)
+
+
+class AuthSession(Base):
+    """One signed-in browser; deleting the row ends that session everywhere at once."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="sessions")

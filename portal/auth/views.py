@@ -1,0 +1,101 @@
+"""Sign in, sign out, change password, choose the UI language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from portal.auth import end_sessions, start_session
+from portal.auth.forms import LoginForm, PasswordForm
+from portal.auth.models import User
+from portal.db import get_session
+from portal.i18n import LOCALE_COOKIE
+from portal.security import is_local_path, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> ResponseReturnValue:
+    """Show the sign-in form; on success go to ``next`` if it is a local path."""
+    target = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(target if is_local_path(target) else url_for("kb.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = db.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is not None and user.active and user.check_password(form.password.data):
+            start_session(user)
+            login_user(user)
+            db.commit()
+            return redirect(target if is_local_path(target) else url_for("kb.home"))
+        flash(_("Wrong username or password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    """End this browser's session on the server, so a replayed cookie is worthless."""
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is not None:
+        for auth in user.sessions:
+            if auth.token == current_user.session_token:
+                db.delete(auth)
+        db.commit()
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("kb.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """Change the password and sign out every other session of this user."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = db.get(User, current_user.id)
+        assert user is not None
+        if not user.check_password(form.current.data):
+            form.current.errors = [_("That is not your current password.")]
+            return render_template("auth/password.html", form=form), 422
+        user.set_password(form.new.data)
+        end_sessions(user)
+        db.flush()
+        start_session(user)
+        login_user(user)
+        db.commit()
+        flash(_("Password changed. Your other sessions were signed out."), "info")
+        return redirect(url_for("kb.home"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/password.html", form=form), status
+
+
+@bp.post("/language")
+def set_language() -> ResponseReturnValue:
+    """Switch the UI language; remembered on the account and in a cookie."""
+    code = request.form.get("lang", "")
+    if code not in current_app.config["LANGUAGES"]:
+        abort(400, description=_("Unknown language."))
+    if current_user.is_authenticated:
+        db = get_session()
+        user = db.get(User, current_user.id)
+        assert user is not None
+        user.locale = code
+        db.commit()
+    target = request.form.get("next")
+    response = redirect(target if is_local_path(target) else url_for("kb.home"))
+    response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,214 @@
+"""The `solveloop` command: database, accounts, demo content, index, serving, worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from portal import create_app
+from portal.auth.models import Role, User
+
+
+class Context:
+    """Builds the app lazily so `--help` works without an instance."""
+
+    def __init__(self, instance: str | None) -> None:
+        self.instance = instance
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        """Return the app for the chosen instance folder."""
+        if self._app is None:
+            self._app = create_app(instance_path=self.instance)
+        return self._app
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Instance folder (config, SQLite database, index). Default: ./instance in a checkout.",
+)
+@click.pass_context
+def main(ctx: click.Context, instance: str | None) -> None:
+    """Solveloop: IT-support knowledge base and self-service portal."""
+    ctx.obj = Context(instance)
+
+
+USERNAME = re.compile(r"[A-Za-z0-9._-]{2,80}")
+
+
+def _engine(app: Flask) -> Engine:
+    engine: Engine = app.extensions["solveloop.engine"]
+    return engine
+
+
+@main.command("init-db")
+@pass_context
+def init_db(ctx: Context) -> None:
+    """Create or upgrade the database schema (Alembic migrations to head)."""
+    from portal.schema import upgrade
+
+    with ctx.app.app_context():
+        upgrade(_engine(ctx.app))
+        from portal.demo import ensure_categories
+
+        with ctx.app.extensions["solveloop.write_sessions"]() as session:
+            ensure_categories(session)
+            session.commit()
+    click.echo(f"Database ready: {ctx.app.config['DATABASE_URL']}")
+
+
+def _read_password(prompt: bool) -> str:
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if prompt else ""
+    if len(password) < 10:
+        raise click.BadParameter("the password must have at least 10 characters")
+    return str(password)
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--email", default="", help="E-mail address.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.USER.value,
+    show_default=True,
+)
+@pass_context
+def create_user(ctx: Context, username: str, display_name: str, email: str, role: str) -> None:
+    """Create an account; the password is asked for (never a default)."""
+    _create(ctx, username, display_name, email, Role(role))
+
+
+@main.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--email", default="", help="E-mail address.")
+@pass_context
+def create_admin(ctx: Context, username: str, display_name: str, email: str) -> None:
+    """Create an admin account; the password is asked for (never a default)."""
+    _create(ctx, username, display_name, email, Role.ADMIN)
+
+
+def _create(ctx: Context, username: str, display_name: str, email: str, role: Role) -> None:
+    if not USERNAME.fullmatch(username):
+        raise click.BadParameter(
+            "use 2–80 letters, digits, dots, dashes or underscores", param_hint="USERNAME"
+        )
+    password = _read_password(prompt=True)
+    with ctx.app.app_context(), ctx.app.extensions["solveloop.write_sessions"]() as session:
+        if session.scalar(select(User).where(User.username == username)) is not None:
+            raise click.ClickException(f"user {username!r} already exists")
+        user = User(
+            username=username, display_name=display_name or username, email=email, role=role
+        )
+        user.set_password(password)
+        session.add(user)
+        session.commit()
+    click.echo(f"Created {role.value} {username!r}.")
+
+
+@main.command()
+@pass_context
+def demo(ctx: Context) -> None:
+    """Migrate, load the demo articles, users and tickets, build the index, print the accounts."""
+    from portal.demo import load_demo
+    from portal.schema import upgrade
+
+    started = time.monotonic()
+    with ctx.app.app_context():
+        upgrade(_engine(ctx.app))
+        accounts = load_demo(ctx.app)
+        count = ctx.app.extensions["solveloop.indexer"].rebuild()
+    click.echo(f"Demo ready in {time.monotonic() - started:.1f} s: {count} articles indexed.")
+    click.echo("Demo accounts (also in instance/demo-accounts.txt):")
+    for line in accounts:
+        click.echo(f"  {line}")
+
+
+@main.group()
+def index() -> None:
+    """The search index: rebuild it, or check it against the database."""
+
+
+@index.command("rebuild")
+@pass_context
+def index_rebuild(ctx: Context) -> None:
+    """Rebuild the index from the database into a new directory and swap it in."""
+    started = time.monotonic()
+    count = ctx.app.extensions["solveloop.indexer"].rebuild()
+    click.echo(f"Indexed {count} articles in {time.monotonic() - started:.1f} s.")
+
+
+@index.command("check")
+@pass_context
+def index_check(ctx: Context) -> None:
+    """Compare the index with the database; exit 1 if they differ."""
+    drift = ctx.app.extensions["solveloop.indexer"].check()
+    if drift.clean:
+        click.echo("Index matches the database.")
+        return
+    for label, ids in (("missing", drift.missing), ("stale", drift.stale), ("extra", drift.extra)):
+        if ids:
+            click.echo(f"{label}: {len(ids)} article(s): {', '.join(map(str, ids[:50]))}")
+    click.echo("Run `solveloop index rebuild` to repair.")
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@pass_context
+def serve(ctx: Context, host: str, port: int, workers: int) -> None:
+    """Serve the portal with gunicorn (jieba's dictionary is loaded before the fork)."""
+    instance = str(Path(ctx.app.instance_path))
+    click.echo(f"Serving Solveloop on http://{host}:{port}/ (instance: {instance})")
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--preload",
+        "--no-control-socket",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--bind",
+        f"{host}:{port}",
+        "--access-logfile",
+        "-",
+        f"portal.wsgi:create_app(instance_path={instance!r})",
+    ]
+    sys.stdout.flush()
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command()
+@pass_context
+def worker(ctx: Context) -> None:
+    """Apply the index outbox continuously (production; set INDEXER_THREAD = False in the web)."""
+    indexer = ctx.app.extensions["solveloop.indexer"]
+    interval = float(ctx.app.config["INDEXER_POLL_SECONDS"])
+    click.echo("Indexer running; Ctrl-C stops it.")
+    try:
+        while True:
+            indexer.apply_pending(wait=True)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("Indexer stopped.")

@@ -1,0 +1,43 @@
+"""Configuration defaults; instance/config.py and SOLVELOOP_* variables override them."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # The database: SQLite in the instance folder unless DATABASE_URL says otherwise.
+    "DATABASE_URL": None,
+    "INDEX_PATH": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "LANGUAGES": ("en", "zh_CN"),
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "solveloop_session",
+    "REMEMBER_COOKIE_DURATION": 0,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "SUGGEST_RATE_LIMIT": "120 per minute",
+    # Technicians may publish their own articles without an admin's review.
+    "TECHNICIANS_CAN_PUBLISH": False,
+    # Run the outbox indexer in a thread of each web process (the demo); production may
+    # run `solveloop worker` instead and switch this off.
+    "INDEXER_THREAD": True,
+    "INDEXER_POLL_SECONDS": 0.5,
+    "SEARCH_PER_PAGE": 10,
+    "SUGGEST_LIMIT": 5,
+}
+
+
+def secret_key(instance_path: Path) -> str:
+    """Return the instance's secret key, creating it (mode 600) on first use."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,181 @@
+"""Demo content: the default categories, demo accounts, articles and tickets."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from articles.models import Article, ArticleState, Category, Visibility
+from articles.service import ArticleFields, change_state, create_article, parse_tags
+from portal.auth.models import Role, User
+from portal.tickets import service as tickets
+from portal.tickets.models import Channel, Status, Ticket
+
+HERE = Path(__file__).parent
+
+# The service standard's scope, in its order.
+DEFAULT_CATEGORIES = (
+    ("desktop", "Desktop and peripherals", "桌面与外设"),
+    ("software", "Operating system and software", "操作系统与软件"),
+    ("network", "Network access", "网络接入"),
+    ("business-systems", "Business systems", "业务系统"),
+    ("backup", "Backup and recovery", "数据备份与恢复"),
+    ("security", "Security incidents", "安全事件"),
+    ("assets", "IT assets", "IT 资产"),
+)
+
+DEMO_USERS = (
+    ("alice", "Alice Chen", Role.USER, "alice.chen@corp.example.com", "ext. 2231"),
+    ("bob", "Bob Martin", Role.USER, "bob.martin@corp.example.com", "ext. 2410"),
+    ("zhangwei", "张伟", Role.USER, "zhang.wei@corp.example.com", "分机 8021"),
+    ("tom", "Tom Hughes", Role.TECHNICIAN, "tom.hughes@corp.example.com", "ext. 1001"),
+    ("lina", "李娜", Role.TECHNICIAN, "li.na@corp.example.com", "分机 1002"),
+    ("admin", "Desk Admin", Role.ADMIN, "servicedesk@corp.example.com", "ext. 1000"),
+)
+
+
+@dataclass(frozen=True)
+class DemoArticle:
+    """An article file: front matter and Markdown body."""
+
+    title: str
+    category: str
+    visibility: Visibility
+    state: ArticleState
+    tags: tuple[str, ...]
+    body: str
+
+
+def parse_article(text: str) -> DemoArticle:
+    """Parse a demo article: `key: value` lines between `---` fences, then Markdown."""
+    _, front, body = text.split("---\n", 2)
+    meta = dict(line.split(":", 1) for line in front.strip().splitlines())
+    meta = {k.strip(): v.strip() for k, v in meta.items()}
+    return DemoArticle(
+        title=meta["title"],
+        category=meta["category"],
+        visibility=Visibility(meta.get("visibility", "public")),
+        state=ArticleState(meta.get("state", "published")),
+        tags=parse_tags(meta.get("tags", "")),
+        body=body.strip() + "\n",
+    )
+
+
+def ensure_categories(session: Session) -> dict[str, Category]:
+    """Create the default categories that do not exist yet; return all by slug."""
+    existing = {c.slug: c for c in session.scalars(select(Category))}
+    for position, (slug, name_en, name_zh) in enumerate(DEFAULT_CATEGORIES):
+        if slug not in existing:
+            existing[slug] = Category(
+                slug=slug, name_en=name_en, name_zh=name_zh, position=position
+            )
+            session.add(existing[slug])
+    session.flush()
+    return existing
+
+
+def _users(session: Session, accounts_file: Path) -> tuple[dict[str, User], list[str]]:
+    lines = accounts_file.read_text().splitlines() if accounts_file.exists() else []
+    users = {u.username: u for u in session.scalars(select(User))}
+    if all(name in users for name, *_ in DEMO_USERS) and lines:
+        return users, lines
+    lines = []
+    for username, name, role, email, phone in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        user = users.get(username) or User(username=username)
+        user.display_name, user.role, user.email, user.phone = name, role, email, phone
+        user.set_password(password)
+        session.add(user)
+        users[username] = user
+        lines.append(f"{role.value:<10}  {username:<9}  password: {password}")
+    accounts_file.write_text("\n".join(lines) + "\n")
+    accounts_file.chmod(0o600)
+    session.flush()
+    return users, lines
+
+
+def _articles(session: Session, categories: dict[str, Category], admin: User) -> None:
+    for path in sorted((HERE / "articles").glob("*.md")):
+        doc = parse_article(path.read_text(encoding="utf-8"))
+        fields = ArticleFields(
+            title=doc.title,
+            body=doc.body,
+            category_id=categories[doc.category].id,
+            visibility=doc.visibility,
+            tags=doc.tags,
+        )
+        article = create_article(session, fields, admin.id, note="demo content")
+        if doc.state is not ArticleState.DRAFT:
+            change_state(session, article, ArticleState.IN_REVIEW, admin.id)
+        if doc.state is ArticleState.PUBLISHED:
+            change_state(session, article, ArticleState.PUBLISHED, admin.id)
+
+
+def _tickets(session: Session, categories: dict[str, Category], users: dict[str, User]) -> None:
+    path = HERE / "tickets.json"
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        requester = users[entry["requester"]]
+        channel = Channel(entry.get("channel", "web"))
+        category = categories.get(entry.get("category", ""))
+        ticket = tickets.open_ticket(
+            session,
+            tickets.Intake(
+                subject=entry["subject"],
+                symptom=entry["symptom"],
+                started=entry.get("started", ""),
+                impact=entry["impact"],
+                urgency=entry["urgency"],
+                contact=entry.get("contact", ""),
+                category_id=category.id if category else None,
+                channel=channel,
+            ),
+            requester,
+            recorded_by=users[entry["assignee"]]
+            if channel is Channel.PHONE and entry.get("assignee")
+            else None,
+        )
+        target = Status(entry["status"])
+        if entry.get("assignee"):
+            tickets.take(ticket, users[entry["assignee"]])
+        technician = ticket.assignee or users["tom"]
+        worked_on = (Status.IN_PROGRESS, Status.WAITING, Status.RESOLVED, Status.CLOSED)
+        if target in worked_on and ticket.status is not Status.IN_PROGRESS:
+            tickets.move(ticket, Status.IN_PROGRESS, technician)
+        for event in entry.get("events", []):
+            author = users[event["author"]]
+            if event["kind"] == "note":
+                tickets.add_note(ticket, author, event["body"])
+            else:
+                tickets.add_reply(ticket, author, event["body"])
+        if target is Status.WAITING:
+            tickets.move(ticket, Status.WAITING, technician)
+        if target in (Status.RESOLVED, Status.CLOSED):
+            tickets.record_resolution(
+                ticket,
+                technician,
+                entry.get("diagnosis", ""),
+                entry.get("cause", ""),
+                entry.get("solution", ""),
+            )
+        if target is Status.CLOSED:
+            tickets.move(ticket, Status.CLOSED, requester, "Confirmed by the user.")
+
+
+def load_demo(app: Flask) -> list[str]:
+    """Load the demo content once (idempotent); return the demo account lines to print."""
+    accounts_file = Path(app.instance_path) / "demo-accounts.txt"
+    with app.extensions["solveloop.write_sessions"]() as session:
+        categories = ensure_categories(session)
+        users, lines = _users(session, accounts_file)
+        if session.scalar(select(Article.id).limit(1)) is None:
+            _articles(session, categories, users["admin"])
+        if session.scalar(select(Ticket.id).limit(1)) is None:
+            _tickets(session, categories, users)
+        session.commit()
+    return lines

@@ -1,0 +1,1 @@
+"""Staff editing: draft from a ticket, edit with preview, review and publish."""

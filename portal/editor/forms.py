@@ -1,0 +1,31 @@
+"""The article editor form."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from articles.rendering import MAX_SOURCE_CHARS
+from articles.service import MAX_TITLE_CHARS
+
+
+class ArticleForm(FlaskForm):
+    """Title, classification, tags and Markdown body."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)])
+    category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
+    visibility = SelectField(
+        _l("Visibility"),
+        choices=[
+            SelectChoice("public", _l("Public — everyone")),
+            SelectChoice("internal", _l("Internal — staff only")),
+        ],
+        default="public",
+    )
+    tags = StringField(_l("Tags (comma-separated)"), validators=[Optional(), Length(max=600)])
+    body = TextAreaField(
+        _l("Article (Markdown)"), validators=[DataRequired(), Length(max=MAX_SOURCE_CHARS)]
+    )
+    note = StringField(_l("What changed (optional)"), validators=[Optional(), Length(max=300)])

@@ -1,0 +1,238 @@
+"""Staff editing: draft from a resolved ticket, edit with live preview, review, publish."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from articles.drafting import TicketNotes, draft_from_notes
+from articles.errors import ArticleError, InvalidTransition
+from articles.models import Article, ArticleState, Category, Visibility
+from articles.rendering import render_markdown
+from articles.service import ArticleFields, change_state, create_article, parse_tags, update_article
+from portal.auth import role_required
+from portal.auth.models import Role
+from portal.db import get_session
+from portal.editor.forms import ArticleForm
+from portal.i18n import locale_code
+from portal.kb.queries import search_articles
+from portal.tickets.models import EventKind, Status, TicketEvent
+from portal.tickets.views import ticket_for_reader
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+
+STATE_FILTERS = ("all", *(s.value for s in ArticleState))
+
+
+def _form(article: Article | None = None) -> ArticleForm:
+    form = ArticleForm(obj=article)
+    categories = get_session().scalars(select(Category).order_by(Category.position)).all()
+    locale = locale_code()
+    form.category.choices = [SelectChoice("", "—")] + [
+        SelectChoice(c.slug, c.name(locale)) for c in categories
+    ]
+    if article is not None and request.method == "GET":
+        form.category.data = article.category.slug if article.category else ""
+        form.visibility.data = article.visibility.value
+        form.tags.data = ", ".join(t.name for t in article.tags)
+    return form
+
+
+def _fields(form: ArticleForm) -> ArticleFields:
+    category = get_session().scalar(select(Category).where(Category.slug == form.category.data))
+    return ArticleFields(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        category_id=category.id if category else None,
+        visibility=Visibility(form.visibility.data),
+        tags=parse_tags(form.tags.data or ""),
+    )
+
+
+def _article(article_id: int) -> Article:
+    article = get_session().get(Article, article_id)
+    if article is None:
+        abort(404)
+    return article
+
+
+def may_publish() -> bool:
+    """Admins publish; technicians too when the desk allows it."""
+    return bool(
+        current_user.has_role(Role.ADMIN)
+        or (current_user.is_staff and current_app.config["TECHNICIANS_CAN_PUBLISH"])
+    )
+
+
+def similar_articles(title: str, exclude: int | None = None) -> list[Article]:
+    """Published articles resembling a title, so a duplicate is updated instead of created."""
+    results = search_articles(get_session(), title, staff=True)
+    return [f.article for f in results.found if f.article.id != exclude][:5]
+
+
+@bp.get("/articles")
+@role_required(Role.TECHNICIAN)
+def articles() -> ResponseReturnValue:
+    """Every article with its state; filter by state."""
+    state = request.args.get("state", "all")
+    if state not in STATE_FILTERS:
+        abort(400, description=f"state must be one of {', '.join(STATE_FILTERS)}")
+    stmt = select(Article).order_by(Article.updated_at.desc())
+    if state != "all":
+        stmt = stmt.where(Article.state == ArticleState(state))
+    found = get_session().scalars(stmt).all()
+    return render_template("editor/list.html", articles=found, state=state, states=STATE_FILTERS)
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def new() -> ResponseReturnValue:
+    """Write a new article from scratch."""
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            article = create_article(get_session(), _fields(form), current_user.id)
+        except ArticleError as exc:
+            form.body.errors = [str(exc)]
+        else:
+            get_session().commit()
+            flash(_("Draft saved."), "info")
+            return redirect(url_for("editor.edit", article_id=article.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("editor/edit.html", form=form, article=None, similar=[]), status
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def edit(article_id: int) -> ResponseReturnValue:
+    """Edit an article; every save is a revision."""
+    article = _article(article_id)
+    form = _form(article)
+    if form.validate_on_submit():
+        try:
+            update_article(
+                get_session(), article, _fields(form), current_user.id, form.note.data or ""
+            )
+        except ArticleError as exc:
+            form.body.errors = [str(exc)]
+        else:
+            get_session().commit()
+            flash(_("Saved as revision %(n)s.", n=article.version), "info")
+            return redirect(url_for("editor.edit", article_id=article.id))
+    status = 422 if form.is_submitted() else 200
+    similar = similar_articles(article.title, exclude=article.id)
+    return render_template(
+        "editor/edit.html", form=form, article=article, similar=similar, may_publish=may_publish()
+    ), status
+
+
+@bp.post("/preview")
+@role_required(Role.TECHNICIAN)
+def preview() -> ResponseReturnValue:
+    """Render Markdown through the same sanitising path as saved articles (htmx fragment)."""
+    try:
+        html = render_markdown(request.form.get("body", ""))
+    except ArticleError as exc:
+        return render_template("partials/error.html", message=str(exc)), 422
+    return render_template("editor/preview.html", html=Markup(html))  # noqa: S704 - sanitised by render_markdown
+
+
+@bp.post("/articles/<int:article_id>/<any(submit, publish, archive, restore, reject):action>")
+@role_required(Role.TECHNICIAN)
+def transition(article_id: int, action: str) -> ResponseReturnValue:
+    """Move an article through review: submit, publish, archive, restore, send back."""
+    article = _article(article_id)
+    targets = {
+        "submit": ArticleState.IN_REVIEW,
+        "publish": ArticleState.PUBLISHED,
+        "archive": ArticleState.ARCHIVED,
+        "restore": ArticleState.DRAFT,
+        "reject": ArticleState.DRAFT,
+    }
+    admin_only = {"archive", "restore", "reject"}
+    if (action == "publish" and not may_publish()) or (
+        action in admin_only and not current_user.has_role(Role.ADMIN)
+    ):
+        abort(403)
+    try:
+        change_state(
+            get_session(),
+            article,
+            targets[action],
+            current_user.id,
+            request.form.get("note", "")[:300],
+        )
+    except InvalidTransition as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
+    flash(_("The article is now %(state)s.", state=_(article.state.value)), "info")
+    if request.form.get("back") == "list":
+        return redirect(url_for("editor.articles"))
+    return redirect(url_for("editor.edit", article_id=article.id))
+
+
+@bp.get("/articles/<int:article_id>/history")
+@role_required(Role.TECHNICIAN)
+def history(article_id: int) -> ResponseReturnValue:
+    """Every revision of an article, newest first."""
+    article = _article(article_id)
+    return render_template(
+        "editor/history.html", article=article, revisions=list(reversed(article.revisions))
+    )
+
+
+@bp.post("/from-ticket/<int:ticket_id>")
+@role_required(Role.TECHNICIAN)
+def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
+    """Draft a FAQ article from a resolved ticket's notes, personal data removed."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        abort(422, description=_("Only a resolved ticket can become an article."))
+    if ticket.article_id is not None:
+        return redirect(url_for("editor.edit", article_id=ticket.article_id))
+    people = {ticket.requester, ticket.assignee, ticket.recorded_by}
+    names = tuple(
+        n
+        for p in people
+        if p is not None
+        for n in (p.display_name, p.username, p.email, p.phone)
+        if n
+    )
+    notes = TicketNotes(
+        subject=ticket.subject,
+        symptom=ticket.symptom,
+        cause=ticket.cause,
+        resolution=ticket.solution,
+        diagnosis=ticket.diagnosis,
+        category=ticket.category.slug if ticket.category else "",
+        names=names,
+    )
+    try:
+        draft = draft_from_notes(notes)
+        article = create_article(
+            get_session(),
+            ArticleFields(title=draft.title, body=draft.body, category_id=ticket.category_id),
+            current_user.id,
+            source_ticket_id=ticket.id,
+            note=f"drafted from ticket #{ticket.id}",
+        )
+    except ArticleError as exc:
+        abort(422, description=str(exc))
+    ticket.article_id = article.id
+    get_session().flush()
+    ticket.events.append(
+        TicketEvent(
+            author_id=current_user.id,
+            kind=EventKind.ARTICLE,
+            internal=True,
+            body=f"#{article.id} {article.title}",
+        )
+    )
+    get_session().commit()
+    flash(_("Draft created from the ticket. Check the similar articles before publishing."), "info")
+    return redirect(url_for("editor.edit", article_id=article.id))

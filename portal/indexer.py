@@ -1,0 +1,82 @@
+"""This process's search index and its outbox indexer, kept current by a background thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from articles.indexing import OutboxIndexer
+from search.index import SearchIndex
+
+log = logging.getLogger(__name__)
+
+
+class IndexerThread:
+    """Polls the outbox and applies it; one per process, restarted after a fork."""
+
+    def __init__(self, indexer: OutboxIndexer, interval: float) -> None:
+        self.indexer = indexer
+        self.interval = interval
+        self.wake = threading.Event()
+        self.pid = 0
+        self.lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        """Start the thread in this process if it is not running here yet."""
+        if self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.pid == os.getpid():
+                return
+            self.wake = threading.Event()
+            threading.Thread(target=self._run, name="solveloop-indexer", daemon=True).start()
+            self.pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            try:
+                self.indexer.apply_pending(wait=False)
+            except Exception:  # the loop must survive a database hiccup; it retries next tick
+                log.exception("applying the index outbox failed")
+
+
+def init_app(app: Flask) -> None:
+    """Open the index and create the indexer (and, if configured, its thread)."""
+    index = SearchIndex.open(Path(app.config["INDEX_PATH"]))
+    indexer = OutboxIndexer(app.extensions["solveloop.sessions"], index)
+    app.extensions["solveloop.index"] = index
+    app.extensions["solveloop.indexer"] = indexer
+    if app.config["INDEXER_THREAD"]:
+        thread = IndexerThread(indexer, float(app.config["INDEXER_POLL_SECONDS"]))
+        app.extensions["solveloop.indexer_thread"] = thread
+        app.before_request(thread.ensure_running)
+
+
+def poke(app: Flask) -> None:
+    """Apply new outbox rows soon: wake this process's thread, or apply them right now."""
+    thread: IndexerThread | None = app.extensions.get("solveloop.indexer_thread")
+    if thread is not None and thread.pid == os.getpid():
+        thread.wake.set()
+        return
+    try:
+        app.extensions["solveloop.indexer"].apply_pending(wait=False)
+    except Exception:  # the change is committed; the outbox keeps it until the next apply
+        log.exception("applying the index outbox failed")
+
+
+def get_index() -> SearchIndex:
+    """Return this app's search index."""
+    index: SearchIndex = current_app.extensions["solveloop.index"]
+    return index
+
+
+def get_indexer() -> OutboxIndexer:
+    """Return this app's outbox indexer."""
+    indexer: OutboxIndexer = current_app.extensions["solveloop.indexer"]
+    return indexer

@@ -1,0 +1,1 @@
+"""The request form with as-you-type suggestions, and deflection events."""

@@ -1,0 +1,1 @@
+"""Knowledge base: browse, read, search, suggest."""

@@ -1,0 +1,103 @@
+"""Public knowledge base: home, categories, articles, search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from articles.lifecycle import may_read, readable_visibilities
+from articles.models import Article, ArticleState, Category
+from portal.db import get_session
+from portal.kb.queries import search_articles
+
+bp = Blueprint("kb", __name__)
+
+MAX_QUERY_CHARS = 500
+
+
+def is_staff() -> bool:
+    """Return whether the current reader is a technician or an admin."""
+    return bool(current_user.is_authenticated and current_user.is_staff)
+
+
+def page_number() -> int:
+    """Return the ?page= argument as a positive page number (400 if malformed)."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        abort(400, description="page must be a positive whole number")
+    return int(raw)
+
+
+def _published(staff: bool) -> Select[tuple[Article]]:
+    visibilities = readable_visibilities(staff)
+    return select(Article).where(
+        Article.state == ArticleState.PUBLISHED, Article.visibility.in_(visibilities)
+    )
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """Search box, categories with article counts, recently updated articles."""
+    db = get_session()
+    staff = is_staff()
+    visibilities = readable_visibilities(staff)
+    counts = dict(
+        db.execute(
+            select(Article.category_id, func.count())
+            .where(Article.state == ArticleState.PUBLISHED, Article.visibility.in_(visibilities))
+            .group_by(Article.category_id)
+        ).all()
+    )
+    categories = db.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    recent = db.scalars(_published(staff).order_by(Article.updated_at.desc()).limit(8)).all()
+    return render_template("kb/home.html", categories=categories, counts=counts, recent=recent)
+
+
+@bp.get("/categories/<slug>")
+def category(slug: str) -> ResponseReturnValue:
+    """Published articles of one category the reader may see."""
+    db = get_session()
+    found = db.scalar(select(Category).where(Category.slug == slug))
+    if found is None:
+        abort(404)
+    articles = db.scalars(
+        _published(is_staff()).where(Article.category_id == found.id).order_by(Article.title)
+    ).all()
+    return render_template("kb/category.html", category=found, articles=articles)
+
+
+@bp.get("/articles/<int:article_id>")
+@bp.get("/articles/<int:article_id>/<path:slug>")
+def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
+    """Read an article: 404 unless the reader may see it (internal → staff only)."""
+    db = get_session()
+    found = db.get(Article, article_id)
+    if found is None or not may_read(found.state, found.visibility, is_staff()):
+        abort(404)
+    from_intake = request.args.get("from") == "intake" and current_user.is_authenticated
+    query = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    return render_template("kb/article.html", article=found, from_intake=from_intake, query=query)
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    """Full-text search with highlighted snippets, a result count and paging."""
+    query = request.args.get("q", "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        abort(400, description=f"Search text is limited to {MAX_QUERY_CHARS} characters.")
+    category_slug = request.args.get("category") or None
+    page = page_number()
+    db = get_session()
+    categories = db.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    results = (
+        search_articles(db, query, is_staff(), page=page, category=category_slug) if query else None
+    )
+    return render_template(
+        "kb/search.html",
+        query=query,
+        results=results,
+        categories=categories,
+        category=category_slug,
+    )

@@ -1,0 +1,23 @@
+"""Every table of Solveloop on one metadata (imported by migrations and schema checks)."""
+
+from articles.models import Article, Base, Category, IndexOutbox, Revision, Tag
+from portal.auth.models import AuthSession, User
+from portal.intake.models import Deflection
+from portal.tickets.models import Ticket, TicketEvent
+
+metadata = Base.metadata
+
+__all__ = [
+    "Article",
+    "AuthSession",
+    "Base",
+    "Category",
+    "Deflection",
+    "IndexOutbox",
+    "Revision",
+    "Tag",
+    "Ticket",
+    "TicketEvent",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Tickets: the models, the status workflow, the priority matrix and the views."""

@@ -1,0 +1,59 @@
+"""Forms of the request intake and the ticket page."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+MAX_TEXT = 20_000
+
+IMPACT_CHOICES = [
+    SelectChoice("me", _l("Only me")),
+    SelectChoice("team", _l("My team")),
+    SelectChoice("department", _l("A whole department or site")),
+    SelectChoice("organisation", _l("The whole organisation")),
+]
+URGENCY_CHOICES = [
+    SelectChoice("low", _l("Low — it can wait")),
+    SelectChoice("medium", _l("Medium — it slows my work")),
+    SelectChoice("high", _l("High — I cannot work")),
+    SelectChoice("critical", _l("Critical — a core business system is down")),
+]
+
+
+class RequestForm(FlaskForm):
+    """A new support request: everything intake must capture."""
+
+    subject = StringField(_l("What is the problem?"), validators=[DataRequired(), Length(max=200)])
+    symptom = TextAreaField(
+        _l("Describe what happens"), validators=[DataRequired(), Length(max=MAX_TEXT)]
+    )
+    started = StringField(_l("Since when?"), validators=[Optional(), Length(max=200)])
+    impact = SelectField(_l("Who is affected?"), choices=IMPACT_CHOICES, default="me")
+    urgency = SelectField(_l("How urgent is it?"), choices=URGENCY_CHOICES, default="medium")
+    contact = StringField(_l("How can we reach you?"), validators=[DataRequired(), Length(max=200)])
+    category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
+
+
+class ReplyForm(FlaskForm):
+    """A public reply, or (staff) an internal note."""
+
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+    internal = HiddenField(default="")
+
+
+class ResolveForm(FlaskForm):
+    """What the technician found and did."""
+
+    diagnosis = TextAreaField(_l("Diagnosis"), validators=[Optional(), Length(max=MAX_TEXT)])
+    cause = TextAreaField(_l("Cause"), validators=[Optional(), Length(max=MAX_TEXT)])
+    solution = TextAreaField(_l("Solution"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+
+
+class StatusForm(FlaskForm):
+    """Move the ticket to another status."""
+
+    status = SelectField(_l("Status"), coerce=str)
+    body = TextAreaField(_l("Message to the user (optional)"), validators=[Length(max=MAX_TEXT)])

@@ -1,0 +1,217 @@
+"""The user's tickets, the technicians' queue, and the ticket page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from wtforms import SelectChoice
+
+from articles.errors import InvalidTransition
+from articles.models import utcnow
+from portal.auth import role_required
+from portal.auth.models import Role, User
+from portal.db import get_session
+from portal.kb.views import page_number
+from portal.tickets import service
+from portal.tickets.forms import ReplyForm, ResolveForm, StatusForm
+from portal.tickets.models import Status, Ticket
+from portal.tickets.workflow import allowed_targets
+
+bp = Blueprint("tickets", __name__)
+
+QUEUE_VIEWS = ("open", "mine", "unassigned", "resolved", "all")
+OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
+PER_PAGE = 25
+
+
+def _me() -> User:
+    user = get_session().get(User, current_user.id)
+    assert user is not None
+    return user
+
+
+def ticket_for_reader(ticket_id: int) -> Ticket:
+    """Return the ticket if the reader is its requester or staff; 404 otherwise (no leak)."""
+    ticket = get_session().get(Ticket, ticket_id)
+    if ticket is None or not (current_user.is_staff or ticket.requester_id == current_user.id):
+        abort(404)
+    return ticket
+
+
+@bp.get("/tickets")
+@login_required
+def my_tickets() -> ResponseReturnValue:
+    """The signed-in user's own requests, newest first."""
+    tickets = (
+        get_session()
+        .scalars(
+            select(Ticket).where(Ticket.requester_id == current_user.id).order_by(Ticket.id.desc())
+        )
+        .all()
+    )
+    return render_template("tickets/mine.html", tickets=tickets)
+
+
+@bp.get("/queue")
+@role_required(Role.TECHNICIAN)
+def queue() -> ResponseReturnValue:
+    """The technicians' queue: open, mine, unassigned, resolved or all, by priority."""
+    view = request.args.get("view", "open")
+    if view not in QUEUE_VIEWS:
+        abort(400, description=f"view must be one of {', '.join(QUEUE_VIEWS)}")
+    stmt = select(Ticket)
+    if view == "open":
+        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
+    elif view == "mine":
+        stmt = stmt.where(Ticket.assignee_id == current_user.id, Ticket.status.in_(OPEN_STATUSES))
+    elif view == "unassigned":
+        stmt = stmt.where(Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATUSES))
+    elif view == "resolved":
+        stmt = stmt.where(or_(Ticket.status == Status.RESOLVED, Ticket.status == Status.CLOSED))
+    page = page_number()
+    tickets = (
+        get_session()
+        .scalars(
+            stmt.order_by(Ticket.priority, Ticket.created_at)
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE + 1)
+        )
+        .all()
+    )
+    return render_template(
+        "tickets/queue.html",
+        tickets=tickets[:PER_PAGE],
+        view=view,
+        page=page,
+        has_next=len(tickets) > PER_PAGE,
+        views=QUEUE_VIEWS,
+        now=utcnow(),
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def show(ticket_id: int) -> ResponseReturnValue:
+    """The ticket with its history; internal notes and staff tools for staff only."""
+    ticket = ticket_for_reader(ticket_id)
+    events = [e for e in ticket.events if current_user.is_staff or not e.internal]
+    status_form = StatusForm()
+    status_form.status.choices = [
+        SelectChoice(s.value)
+        for s in allowed_targets(ticket.status)
+        if s not in (Status.RESOLVED, Status.CLOSED)
+    ]
+    resolve_form = ResolveForm(obj=ticket)
+    resolve_form.solution.data = ticket.solution
+    return render_template(
+        "tickets/show.html",
+        ticket=ticket,
+        events=events,
+        reply_form=ReplyForm(),
+        status_form=status_form,
+        resolve_form=resolve_form,
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+@login_required
+def reply(ticket_id: int) -> ResponseReturnValue:
+    """Add a public reply, or an internal note when staff ask for one."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status is Status.CLOSED:
+        abort(422, description=_("This ticket is closed; open a new request instead."))
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        abort(422, description=_("A message cannot be empty or longer than 20,000 characters."))
+    me = _me()
+    if form.internal.data == "1":
+        if not me.is_staff:
+            abort(403)
+        service.add_note(ticket, me, form.body.data)
+    else:
+        service.add_reply(ticket, me, form.body.data)
+    get_session().commit()
+    return redirect(url_for("tickets.show", ticket_id=ticket.id) + "#history")
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+@role_required(Role.TECHNICIAN)
+def take(ticket_id: int) -> ResponseReturnValue:
+    """Assign the ticket to oneself."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        abort(422, description=_("A resolved or closed ticket cannot be taken."))
+    service.take(ticket, _me())
+    get_session().commit()
+    flash(_("The ticket is yours."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/status")
+@role_required(Role.TECHNICIAN)
+def change_status(ticket_id: int) -> ResponseReturnValue:
+    """Start work, wait on the user, or resume."""
+    ticket = ticket_for_reader(ticket_id)
+    form = StatusForm()
+    form.status.choices = [SelectChoice(s.value) for s in Status]
+    if not form.validate_on_submit():
+        abort(422, description=_("Choose a valid status."))
+    target = Status(form.status.data)
+    if target in (Status.RESOLVED, Status.CLOSED):
+        abort(422, description=_("Use the resolution form to resolve a ticket."))
+    _move(ticket, target, form.body.data or "")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+def _move(ticket: Ticket, target: Status, body: str = "") -> None:
+    try:
+        service.move(ticket, target, _me(), body)
+    except InvalidTransition as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
+
+
+@bp.post("/tickets/<int:ticket_id>/resolve")
+@role_required(Role.TECHNICIAN)
+def resolve(ticket_id: int) -> ResponseReturnValue:
+    """Record diagnosis, cause and solution and resolve; the user is asked to confirm."""
+    ticket = ticket_for_reader(ticket_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        abort(422, description=_("A resolution needs a solution (at most 20,000 characters)."))
+    try:
+        service.record_resolution(
+            ticket, _me(), form.diagnosis.data or "", form.cause.data or "", form.solution.data
+        )
+    except InvalidTransition as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
+    flash(_("Resolved. The user is asked to confirm the fix."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/confirm")
+@login_required
+def confirm(ticket_id: int) -> ResponseReturnValue:
+    """The requester confirms the fix: the ticket closes."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.requester_id != current_user.id:
+        abort(403)
+    _move(ticket, Status.CLOSED, _("Confirmed by the user."))
+    flash(_("Thank you — the ticket is closed."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+@login_required
+def reopen(ticket_id: int) -> ResponseReturnValue:
+    """The requester says the fix did not work: the ticket goes back into progress."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.requester_id != current_user.id:
+        abort(403)
+    _move(ticket, Status.IN_PROGRESS, request.form.get("body", "")[:2000])
+    flash(_("The ticket is open again."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))

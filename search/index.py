@@ -1,0 +1,555 @@
+"""The article index: Whoosh behind one small class.
+
+Layout of ``root``::
+
+    current          names the live generation ("gen-7"), swapped with os.replace
+    gen-7/           a complete Whoosh index plus solveloop-meta.json (last outbox id)
+    writer.lock      flock'ed by whoever writes: apply() or rebuild()
+
+Only the indexer writes (through :meth:`SearchIndex.apply`), so Whoosh's own lock never
+fails in front of a user. Readers keep a small pool of open searchers per generation
+and swap them when ``current`` changes or Whoosh reports a newer commit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, overload
+
+from whoosh import index as whoosh_index
+from whoosh.query import And, Or, Phrase, Term
+
+from search import analysis
+from search.schema import STATES, VISIBILITIES, build_schema
+from search.snippets import Segments, highlight, snippet
+
+CURRENT = "current"
+WRITER_LOCK = "writer.lock"
+META = "solveloop-meta.json"
+_GENERATION_RE = re.compile(r"gen-(\d+)")
+
+TITLE_BOOST = 2.5
+BODY_BOOST = 1.0
+PHRASINGS_BOOST = 0.5
+TITLE_PHRASE_BOOST = 2.0
+BODY_PHRASE_BOOST = 1.0
+SUGGEST_TITLE_BOOST = 3.0
+SUGGEST_PHRASINGS_BOOST = 1.0
+SUGGEST_BODY_BOOST = 0.3
+SUGGEST_PREFIX_BOOST = 2.0
+
+# Bounds on what a user can make one query cost.
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 32
+MAX_PER_PAGE = 100
+# Seconds to wait for Whoosh's own lock, which only a foreign writer could hold.
+_WHOOSH_LOCK_TIMEOUT = 10.0
+# Scope filters (sets of document numbers) kept per open searcher.
+_FILTER_CACHE_SIZE = 64
+# Bigger in-memory segments make a rebuild faster; it runs in one process at a time.
+_REBUILD_LIMIT_MB = 256
+
+
+class IndexNotFound(Exception):
+    """Raised when ``root`` holds no index; create one with SearchIndex.open()."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the index holds about one article revision."""
+
+    id: str
+    title: str
+    body: str
+    updated: datetime
+    version: int
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    visibility: str = "public"
+    state: str = "published"
+    phrasings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Reject visibilities and states the scope filter would not know."""
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"unknown visibility {self.visibility!r}")
+        if self.state not in STATES:
+            raise ValueError(f"unknown state {self.state!r}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the reader may see; enforced inside the Whoosh query as a filter."""
+
+    visibilities: frozenset[str] = frozenset({"public"})
+    states: frozenset[str] = frozenset({"published"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result, with plain-text segments for highlighting."""
+
+    id: str
+    score: float
+    title: str
+    title_segments: Segments
+    snippet: Segments
+    category: str
+    visibility: str
+    state: str
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results and the total number of matching articles."""
+
+    hits: tuple[Hit, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Return the number of pages (0 when nothing matched)."""
+        return -(-self.total // self.per_page)
+
+
+class _Reader:
+    """One open Whoosh searcher and the scope filters computed on it."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self._filters: dict[tuple[Scope, str | None], set[int]] = {}
+
+    def allowed(self, scope: Scope, category: str | None) -> set[int]:
+        """Return the document numbers ``scope`` may see, computed once per searcher."""
+        key = (scope, category)
+        docnums = self._filters.get(key)
+        if docnums is None:
+            if len(self._filters) >= _FILTER_CACHE_SIZE:
+                self._filters.clear()
+            docnums = self._filters[key] = set(
+                self.searcher.docs_for_query(_scope_filter(scope, category))
+            )
+        return docnums
+
+    def search(
+        self, query: Any, scope: Scope, category: str | None, limit: int, optimize: bool = True
+    ) -> Any | None:
+        """Run ``query`` over what ``scope`` allows; None when it allows no document.
+
+        Whoosh reads an empty filter set as no filter at all: never hand it one.
+        """
+        allowed = self.allowed(scope, category)
+        if not allowed:
+            return None
+        return self.searcher.search(query, limit=limit, filter=allowed, optimize=optimize)
+
+
+class _Generation:
+    """An open generation directory and its idle readers."""
+
+    def __init__(self, name: str, ix: Any) -> None:
+        self.name = name
+        self.ix = ix
+        self.idle: list[_Reader] = []
+        self.retired = False
+
+    def retire(self) -> None:
+        self.retired = True
+        for reader in self.idle:
+            reader.searcher.close()
+        self.idle.clear()
+
+
+def _unique(words: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(words))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _utc_naive(moment: datetime) -> datetime:
+    """Whoosh cannot index aware datetimes; store them as naive UTC."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _fields(document: Document) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "id": document.id,
+        "title": document.title,
+        "title_prefix": document.title,
+        "body": document.body,
+        "visibility": document.visibility,
+        "state": document.state,
+        "updated": _utc_naive(document.updated),
+        "version": document.version,
+    }
+    if document.category:
+        fields["category"] = document.category
+    if document.tags:
+        fields["tags"] = ",".join(tag.replace(",", " ") for tag in document.tags)
+    if document.phrasings:
+        fields["phrasings"] = "\n".join(document.phrasings)
+    return fields
+
+
+def _scope_filter(scope: Scope, category: str | None) -> Any:
+    """Return the query matching what ``scope`` (and ``category``) allows."""
+    parts = [
+        Or([Term("visibility", value) for value in sorted(scope.visibilities)]),
+        Or([Term("state", value) for value in sorted(scope.states)]),
+    ]
+    if category is not None:
+        parts.append(Term("category", category))
+    return And(parts)
+
+
+def _hit(fields: dict[str, Any], score: float, terms: set[str], prefixes: Sequence[str]) -> Hit:
+    title = str(fields.get("title", ""))
+    updated = fields.get("updated")
+    if not isinstance(updated, datetime):
+        updated = datetime.min
+    return Hit(
+        id=str(fields["id"]),
+        score=float(score),
+        title=title,
+        title_segments=highlight(title, terms, prefixes),
+        snippet=snippet(str(fields.get("body", "")), terms, prefixes),
+        category=str(fields.get("category", "")),
+        visibility=str(fields.get("visibility", "")),
+        state=str(fields.get("state", "")),
+        updated=updated.replace(tzinfo=UTC),
+    )
+
+
+class SearchIndex:
+    """The article index under ``root``: one writer at a time, any number of readers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._generation: _Generation | None = None
+
+    @classmethod
+    def open(cls, root: Path) -> SearchIndex:
+        """Return the index under ``root``, creating an empty one if there is none."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        index = cls(root)
+        if index._live_name() is None:
+            fd = index._lock_writer(wait=True)
+            try:
+                if index._live_name() is None:
+                    directory = index._new_generation_dir()
+                    whoosh_index.create_in(str(directory), build_schema())
+                    _write_atomically(directory / META, json.dumps({"outbox_id": 0}))
+                    _write_atomically(root / CURRENT, directory.name + "\n")
+            finally:
+                _unlock(fd)
+        return index
+
+    def close(self) -> None:
+        """Close idle searchers; searchers in use close when their query finishes."""
+        with self._lock:
+            if self._generation is not None:
+                self._generation.retire()
+                self._generation = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Writing
+
+    def apply(
+        self,
+        upserts: Iterable[Document],
+        removals: Iterable[str],
+        outbox_id: int | None,
+        wait: bool = True,
+    ) -> bool:
+        """Upsert and remove documents in one commit, then record ``outbox_id``.
+
+        Returns False, changing nothing, if another writer holds the index and ``wait``
+        is False. A later upsert of the same id wins; a removal wins over an upsert.
+        """
+        latest = {document.id: document for document in upserts}
+        removed = _unique(removals)
+        for doc_id in removed:
+            latest.pop(doc_id, None)
+        fd = self._lock_writer(wait)
+        if fd is None:
+            return False
+        try:
+            directory = self._live_dir()
+            if latest or removed:
+                ix = whoosh_index.open_dir(str(directory))
+                try:
+                    writer = ix.writer(timeout=_WHOOSH_LOCK_TIMEOUT if wait else 0.0)
+                except whoosh_index.LockError:
+                    return False
+                try:
+                    for document in latest.values():
+                        writer.update_document(**_fields(document))
+                    for doc_id in removed:
+                        writer.delete_by_term("id", doc_id)
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+            if outbox_id is not None:
+                _write_atomically(directory / META, json.dumps({"outbox_id": outbox_id}))
+            return True
+        finally:
+            _unlock(fd)
+
+    def rebuild(self, documents: Iterable[Document], outbox_id: int) -> int:
+        """Index ``documents`` into a new generation, swap it in, and return their count.
+
+        Waits for and then holds the writer lock throughout, so no apply() can land in
+        the generation being replaced; replay the outbox after ``outbox_id`` afterwards.
+        Repeated ids keep their first document.
+        """
+        fd = self._lock_writer(wait=True)
+        try:
+            directory = self._new_generation_dir()
+            try:
+                count = self._build(directory, documents)
+                _write_atomically(directory / META, json.dumps({"outbox_id": outbox_id}))
+            except BaseException:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
+            _write_atomically(self.root / CURRENT, directory.name + "\n")
+            for old in self.root.iterdir():
+                if old.name != directory.name and _GENERATION_RE.fullmatch(old.name):
+                    # Readers elsewhere keep their open files (POSIX) until they notice.
+                    shutil.rmtree(old, ignore_errors=True)
+            return count
+        finally:
+            _unlock(fd)
+
+    @staticmethod
+    def _build(directory: Path, documents: Iterable[Document]) -> int:
+        ix = whoosh_index.create_in(str(directory), build_schema())
+        writer = ix.writer(limitmb=_REBUILD_LIMIT_MB)
+        seen: set[str] = set()
+        try:
+            for document in documents:
+                if document.id not in seen:
+                    seen.add(document.id)
+                    writer.add_document(**_fields(document))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return len(seen)
+
+    # Reading
+
+    def applied_outbox_id(self) -> int:
+        """Return the last outbox id applied to the live generation (0 if none)."""
+        try:
+            meta = json.loads((self._live_dir() / META).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return 0
+        return int(meta.get("outbox_id") or 0)
+
+    def doc_count(self) -> int:
+        """Return the number of documents in the index."""
+        with self._reader() as reader:
+            return int(reader.searcher.doc_count())
+
+    def stored_versions(self) -> dict[str, tuple[int, str, str]]:
+        """Return id -> (version, state, visibility) for every indexed document."""
+        with self._reader() as reader:
+            return {
+                str(fields["id"]): (
+                    int(fields["version"]),
+                    str(fields["state"]),
+                    str(fields["visibility"]),
+                )
+                for fields in reader.searcher.all_stored_fields()
+            }
+
+    def search(
+        self,
+        query: str,
+        scope: Scope,
+        page: int = 1,
+        per_page: int = 10,
+        category: str | None = None,
+    ) -> SearchPage:
+        """Return one page of articles matching the words of ``query`` within ``scope``.
+
+        ``query`` is only ever analysed into words: Whoosh's query syntax means nothing.
+        """
+        page = max(1, page)
+        per_page = min(max(1, per_page), MAX_PER_PAGE)
+        text = query[:MAX_QUERY_CHARS]
+        terms = _unique(analysis.terms(text))[:MAX_QUERY_TERMS]
+        if not terms or not scope.visibilities or not scope.states:
+            return SearchPage((), 0, page, per_page)
+        clauses: list[Any] = []
+        for term in terms:
+            clauses.append(Term("title", term, boost=TITLE_BOOST))
+            clauses.append(Term("body", term, boost=BODY_BOOST))
+            clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST))
+        phrase = analysis.phrase_terms(text)[:MAX_QUERY_TERMS]
+        if len(phrase) >= 2:
+            clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
+            clauses.append(Phrase("body", phrase, boost=BODY_PHRASE_BOOST))
+        with self._reader() as reader:
+            # optimize=False scores every match, so the total is counted on the way
+            # instead of by re-running the query.
+            results = reader.search(Or(clauses), scope, category, page * per_page, False)
+            if results is None:
+                return SearchPage((), 0, page, per_page)
+            total = len(results)
+            found = [(hit.fields(), hit.score) for hit in results[(page - 1) * per_page :]]
+        matched = set(terms)
+        hits = tuple(_hit(fields, score, matched, ()) for fields, score in found)
+        return SearchPage(hits, total, page, per_page)
+
+    def suggest(self, text: str, scope: Scope, limit: int = 5) -> tuple[Hit, ...]:
+        """Return up to ``limit`` articles for half-typed ``text`` (as-you-type).
+
+        Completed words match titles and past phrasings, the last word may be half a
+        title word; body text is only consulted when that finds fewer than ``limit``.
+        """
+        if not analysis.suggestion_ready(text):
+            return ()
+        completed, prefix = analysis.partial_word(text[:MAX_QUERY_CHARS])
+        prefix = prefix[: analysis.PREFIX_MAX]
+        terms = _unique(analysis.terms(completed))[:MAX_QUERY_TERMS]
+        if not (terms or prefix) or not scope.visibilities or not scope.states or limit < 1:
+            return ()
+        clauses: list[Any] = []
+        for term in terms:
+            clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST))
+            clauses.append(Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST))
+        if prefix:
+            clauses.append(Term("title_prefix", prefix, boost=SUGGEST_PREFIX_BOOST))
+        with self._reader() as reader:
+            results = reader.search(Or(clauses), scope, None, limit)
+            if results is None:
+                return ()
+            if results.scored_length() < limit and terms:
+                # Body postings are long and slow to score; most keystrokes never need them.
+                clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in terms)
+                wider = reader.search(Or(clauses), scope, None, limit)
+                results = results if wider is None else wider
+            found = [(hit.fields(), hit.score) for hit in results]
+        prefixes = (prefix,) if prefix else ()
+        return tuple(_hit(fields, score, set(terms), prefixes) for fields, score in found)
+
+    # Generations, locks and searchers
+
+    def _live_name(self) -> str | None:
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if _GENERATION_RE.fullmatch(name) else None
+
+    def _live_dir(self) -> Path:
+        name = self._live_name()
+        if name is None:
+            raise IndexNotFound(str(self.root))
+        return self.root / name
+
+    def _new_generation_dir(self) -> Path:
+        numbers = [
+            int(match.group(1))
+            for path in self.root.iterdir()
+            if (match := _GENERATION_RE.fullmatch(path.name))
+        ]
+        directory = self.root / f"gen-{max(numbers, default=0) + 1}"
+        directory.mkdir()
+        return directory
+
+    @overload
+    def _lock_writer(self, wait: Literal[True]) -> int: ...
+
+    @overload
+    def _lock_writer(self, wait: bool) -> int | None: ...
+
+    def _lock_writer(self, wait: bool) -> int | None:
+        """Return a file descriptor holding the writer lock, or None if it is taken."""
+        fd = os.open(self.root / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @contextmanager
+    def _reader(self) -> Iterator[_Reader]:
+        generation, reader = self._acquire()
+        try:
+            yield reader
+        finally:
+            with self._lock:
+                if generation.retired:
+                    reader.searcher.close()
+                else:
+                    generation.idle.append(reader)
+
+    def _acquire(self) -> tuple[_Generation, _Reader]:
+        """Return an up-to-date reader of the live generation, reopening as needed."""
+        # A rebuild elsewhere may delete the generation just read from ``current``.
+        for _attempt in range(3):
+            name = self._live_name()
+            if name is None:
+                raise IndexNotFound(str(self.root))
+            with self._lock:
+                generation = self._generation
+                try:
+                    if generation is None or generation.name != name:
+                        ix = whoosh_index.open_dir(str(self.root / name))
+                        if generation is not None:
+                            generation.retire()
+                        generation = self._generation = _Generation(name, ix)
+                    while generation.idle:
+                        reader = generation.idle.pop()
+                        if reader.searcher.up_to_date():
+                            return generation, reader
+                        reader.searcher.close()
+                    return generation, _Reader(generation.ix.searcher())
+                except (FileNotFoundError, whoosh_index.EmptyIndexError):
+                    if generation is not None and generation is self._generation:
+                        generation.retire()
+                        self._generation = None
+        raise IndexNotFound(str(self.root))
+
+
+def _unlock(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

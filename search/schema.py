@@ -1,0 +1,30 @@
+"""The Whoosh schema of the article index, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
+
+from search.analysis import analyzer, prefix_analyzer
+
+VISIBILITIES = frozenset({"public", "internal"})
+STATES = frozenset({"draft", "in_review", "published", "archived"})
+
+
+def build_schema() -> Any:
+    """Return a new Whoosh Schema for article documents."""
+    return Schema(
+        id=ID(unique=True, stored=True),
+        title=TEXT(analyzer=analyzer(), stored=True, phrase=True),
+        # Edge n-grams of the title's words, for as-you-type matching of a half word.
+        title_prefix=TEXT(analyzer=prefix_analyzer(), stored=False, phrase=False),
+        body=TEXT(analyzer=analyzer(), stored=True, phrase=True),
+        phrasings=TEXT(analyzer=analyzer(), stored=False, phrase=False),
+        category=ID(stored=True),
+        tags=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
+        visibility=ID(stored=True),
+        state=ID(stored=True),
+        updated=DATETIME(stored=True, sortable=True),
+        version=NUMERIC(int, bits=64, stored=True),
+    )

@@ -1,0 +1,239 @@
+"""Ticket text loses its personal data and keeps its technical content."""
+
+from __future__ import annotations
+
+import pytest
+
+from articles.redaction import is_mostly_chinese, redact
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mail zhang.wei@corp.example.com today.", "Mail [email] today."),
+        ("From: Li.Na+it@example.cn", "From: [email]"),
+        ("请发邮件到zhangwei@example.com。", "请发邮件到[邮箱]。"),
+    ],
+)
+def test_email_addresses_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Call 13812345678 now", "Call [phone] now"),
+        ("Call +86 138 1234 5678 now", "Call [phone] now"),
+        ("Call 138-1234-5678 now", "Call [phone] now"),
+        ("Desk 010-12345678 ext. 1234", "Desk [phone]"),
+        ("Office (021) 8765 4321 please", "Office [phone] please"),
+        ("London +44 20 7946 0958", "London [phone]"),
+        ("US +1 (555) 123-4567 or (555) 123-4567", "US [phone] or [phone]"),
+        ("Her extension is ext. 4410", "Her extension is ext. [phone]"),
+        ("用户手机13812345678，请回电", "用户手机[电话]，请回电"),
+        ("座机 0755-86013388 转 8021", "座机 [电话]"),
+        ("请拨分机 8021 联系", "请拨分机 [电话] 联系"),
+        ("电话：66781234", "电话：[电话]"),
+    ],
+)
+def test_phone_numbers_and_extensions_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_ip_addresses_are_replaced_but_ports_stay() -> None:
+    assert redact("RDP to 10.1.2.3:3389 from 172.16.0.25 on 10.0.0.0/24.") == (
+        "RDP to [IP address]:3389 from [IP address] on [IP address]."
+    )
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["fe80::1ff:fe23:4567:890a%12", "2001:db8::1", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"],
+)
+def test_ipv6_addresses_are_replaced(address: str) -> None:
+    assert redact(f"Client address {address} dropped.") == "Client address [IP address] dropped."
+
+
+def test_well_known_addresses_are_kept() -> None:
+    text = "Set DNS to 8.8.8.8 or 114.114.114.114, mask 255.255.255.0, ping 127.0.0.1 and ::1"
+    assert redact(text) == text
+
+
+def test_mac_addresses_are_replaced() -> None:
+    assert redact("MACs 00:1A:2B:3C:4D:5E, 00-1a-2b-3c-4d-5e and 001a.2b3c.4d5e") == (
+        "MACs [MAC address], [MAC address] and [MAC address]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Reimaged PC-ZHANGWEI-01 today", "Reimaged [hostname] today"),
+        ("Joined LAPTOP-7F3K2Q to the domain", "Joined [hostname] to the domain"),
+        ("DESKTOP-ABC1234 and ZHANGWEI-PC", "[hostname] and [hostname]"),
+        ("Ping pc-zhang.corp.example.com", "Ping [hostname]"),
+        ("Share \\\\fileserver01\\share\\finance", "Share \\\\[hostname]\\share\\finance"),
+        ("Share \\\\10.1.2.3\\scans", "Share \\\\[IP address]\\scans"),
+        ("Host fs01.ad.example.com and nas.local", "Host [hostname] and [hostname]"),
+        ("Computer name: WS1234.", "Computer name: [hostname]."),
+        ("计算机名：BJ0231，已重启", "计算机名：[主机名]，已重启"),
+    ],
+)
+def test_host_names_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Password: Summer2024!", "Password: [password]"),
+        ("pwd=abc123 and PIN: 4821.", "pwd=[password] and PIN: [password]."),
+        ("the password for the VPN is P@ssw0rd.", "the password for the VPN is [password]."),
+        ("Her password was reset to Welcome1", "Her password was reset to [password]"),
+        ("临时密码：Abc@1234，请尽快修改", "临时密码：[密码]，请尽快修改"),
+        ("初始密码为 Welcome1。", "初始密码为 [密码]。"),
+        ("密码已重置为 Qwe!2345，验证码是 883102", "密码已重置为 [密码]，验证码是 [密码]"),
+        ("口令：tiger-77", "口令：[密码]"),
+    ],
+)
+def test_passwords_and_codes_after_keywords_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The password is expired.",
+        "The password is incorrect; reset it in the portal.",
+        "密码是错误的，请重新输入。",
+        "密码策略：至少八位。",
+        "Pin the app to the taskbar.",
+    ],
+)
+def test_words_about_passwords_are_not_mistaken_for_passwords(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_given_names_are_replaced_in_any_case_and_common_forms() -> None:
+    text = "Zhang Wei (wei.zhang, ZHANGWEI) called; Li Na took it. zhang wei again."
+    assert redact(text, ["Zhang Wei", "Li Na"]) == (
+        "[name] ([name], [name]) called; [name] took it. [name] again."
+    )
+
+
+def test_chinese_names_and_their_polite_forms_are_replaced() -> None:
+    assert redact("张伟说张先生的电脑坏了，李娜已处理。", ["张伟", "李娜"]) == (
+        "[姓名]说[姓名]的电脑坏了，[姓名]已处理。"
+    )
+
+
+def test_names_inside_other_words_are_left_alone() -> None:
+    assert redact("Annabelle and Joann met Ann.", ["Ann"]) == "Annabelle and Joann met [name]."
+
+
+def test_a_name_inside_an_email_address_becomes_one_placeholder() -> None:
+    assert redact("Write to wei.zhang@example.com", ["Wei Zhang"]) == "Write to [email]"
+
+
+def test_mixed_chinese_text_gets_chinese_placeholders() -> None:
+    text = "张伟的 Outlook 无法连接，IP 10.1.2.3，邮箱 zhangwei@example.com，电话 13812345678。"
+    assert redact(text, ["张伟"]) == (
+        "[姓名]的 Outlook 无法连接，IP [IP 地址]，邮箱 [邮箱]，电话 [电话]。"
+    )
+
+
+def test_mixed_english_text_gets_english_placeholders() -> None:
+    text = "User 张伟 reports that Outlook cannot reach the server at 10.1.2.3."
+    assert (
+        redact(text, ["张伟"])
+        == "User [name] reports that Outlook cannot reach the server at [IP address]."
+    )
+
+
+def test_the_placeholder_language_can_be_chosen() -> None:
+    assert redact("Call 13812345678", chinese=True) == "Call [电话]"
+    assert redact("请致电 13812345678", chinese=False) == "请致电 [phone]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Upgrade to Windows 11 23H2 and AnyConnect v2.7.5 (version 1.2.3.4, build 1.2.3).",
+        "Error 0x8007000d, 0x80070005 and 错误 809; KB5034441; INC0012345.",
+        "Open port 443 and 3389/tcp; set MTU 1400.",
+        "Happened on 2026-11-01 at 14:30:05 and 2026/11/02 9:15.",
+        "Wi-Fi, Outlook, AnyConnect, Office 365, TLS 1.2, SHA-256, UTF-8, Win-10, TP-LINK.",
+        "x86 and x64 builds; USB-C; NB-IoT; WS-Management; Windows 10 22H2.",
+        "See https://support.microsoft.com/en-us/help/4023057 and https://learn.microsoft.com/a-b.",
+        "Docs at [the guide](https://docs.example.com/vpn/setup-13812345678.html).",
+        "Call Microsoft on 400-820-3800 or 800-642-7676.",
+        "C++ std::vector; time 10:30:00; Chrome 120.0.6099.130.",
+        "Run setup.exe; mail goes through outlook.office365.com:587.",
+        "Test with http://localhost:8080/health first.",
+        "Wi-Fi 6E and 802.1X with WPA2-Enterprise; host-based firewall.",
+    ],
+)
+def test_technical_content_is_not_mangled(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Open http://intranet/helpdesk now", "Open http://[hostname]/helpdesk now"),
+        ("Go to https://pc-zhang.corp.example.com:8443/x.", "Go to https://[hostname]:8443/x."),
+        ("Admin at http://10.0.0.5/admin", "Admin at http://[IP address]/admin"),
+        ("Login http://[2001:db8::5]/ok", "Login http://[IP address]/ok"),
+        (
+            "Files at https://wei:Secret1@files.example.com/a",
+            "Files at https://[name]@files.example.com/a",
+        ),
+    ],
+)
+def test_urls_with_internal_hosts_lose_only_the_host(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_personal_data_inside_a_public_url_is_still_replaced() -> None:
+    assert redact("https://forms.example.com/?to=zhang@example.com&n=zhang.wei", ["Zhang Wei"]) == (
+        "https://forms.example.com/?to=[email]&n=[name]"
+    )
+
+
+def test_chinese_resident_id_numbers_are_replaced() -> None:
+    assert redact("身份证号 110101199003077777 已核实") == "身份证号 [身份证号] 已核实"
+
+
+def test_markdown_structure_survives_redaction() -> None:
+    text = "1. Ping `10.1.2.3`\n2. Run:\n\n    ipconfig /all\n\n**Caller:** Zhang Wei"
+    assert redact(text, ["Zhang Wei"]) == (
+        "1. Ping `[IP address]`\n2. Run:\n\n    ipconfig /all\n\n**Caller:** [name]"
+    )
+
+
+def test_text_without_personal_data_is_returned_unchanged() -> None:
+    text = "重启路由器后 Wi-Fi 恢复正常。Restart the router."
+    assert redact(text, ["张伟"]) == text
+
+
+def test_a_long_ticket_thread_is_redacted() -> None:
+    line = "From zhang.wei@example.com, tel 13812345678, host PC-ZHANGWEI-01: VPN 错误 809 again.\n"
+    redacted = redact(line * 2000)
+    assert redacted.count("[email]") == 2000
+    assert "13812345678" not in redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "chinese"),
+    [
+        ("VPN 连接失败", True),
+        ("打开 Outlook，点击文件 > 账户设置", True),
+        ("Outlook 无法启动", True),
+        ("The VPN client shows 错误 809 when connecting", False),
+        ("请访问 https://support.microsoft.com/en-us/windows/help 查看", True),
+        ("", False),
+        ("12345", False),
+    ],
+)
+def test_mostly_chinese_text_is_recognised(text: str, chinese: bool) -> None:
+    assert is_mostly_chinese(text) is chinese

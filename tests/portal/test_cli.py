@@ -1,0 +1,133 @@
+"""The solveloop command: init-db, accounts, demo, index rebuild and check."""
+
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from portal.auth.models import Role, User
+from portal.cli import main
+
+
+@pytest.fixture
+def cli(database_url, tmp_path):
+    """Run `solveloop --instance TMP ...` against the test database."""
+    runner = CliRunner()
+    instance = str(tmp_path / "cli-instance")
+
+    def run(*args, input=None):
+        return runner.invoke(
+            main,
+            ["--instance", instance, *args],
+            input=input,
+            env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
+        )
+
+    return run
+
+
+def users(database_url):
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return {
+                row.username: row.role
+                for row in connection.execute(text("SELECT username, role FROM users"))
+            }
+    finally:
+        engine.dispose()
+
+
+def test_init_db_migrates_and_creates_the_default_categories(cli, database_url):
+    result = cli("init-db")
+    assert result.exit_code == 0, result.output
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        slugs = {r[0] for r in connection.execute(text("SELECT slug FROM categories"))}
+    engine.dispose()
+    assert {
+        "desktop",
+        "software",
+        "network",
+        "business-systems",
+        "backup",
+        "security",
+        "assets",
+    } <= slugs
+
+
+def test_create_admin_asks_for_the_password_twice(cli, database_url):
+    result = cli("create-admin", "chief", input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert users(database_url)["chief"] == Role.ADMIN.value
+
+
+def test_create_admin_refuses_a_short_password_and_a_duplicate(cli, database_url):
+    assert cli("create-admin", "chief", input="short\nshort\n").exit_code != 0
+    assert "chief" not in users(database_url)
+    cli("create-admin", "chief", input="a long enough password\na long enough password\n")
+    result = cli("create-admin", "chief", input="a long enough password\na long enough password\n")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_create_user_refuses_a_bad_username(cli):
+    result = cli(
+        "create-user", "bad name!", input="a long enough password\na long enough password\n"
+    )
+    assert result.exit_code != 0 and "USERNAME" in result.output
+
+
+def test_demo_loads_content_builds_the_index_and_prints_the_accounts(cli, database_url, tmp_path):
+    result = cli("demo")
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output and "password:" in result.output
+    assert set(users(database_url)) >= {"alice", "bob", "zhangwei", "tom", "lina", "admin"}
+    again = cli("demo")
+    assert again.exit_code == 0
+    assert again.output.splitlines()[-6:] == result.output.splitlines()[-6:]
+    check = cli("index", "check")
+    assert check.exit_code == 0, check.output
+    assert "matches" in check.output
+
+
+def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp_path):
+    cli("demo")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        # Settle the outbox (rows younger than the grace period are replayed on every start).
+        connection.execute(
+            text("UPDATE index_outbox SET created_at = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
+        )
+    assert cli("index", "check").exit_code == 0
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE articles SET version = version + 5 WHERE id = 1"))
+    engine.dispose()
+    check = cli("index", "check")
+    assert check.exit_code == 1
+    assert "stale: 1" in check.output
+    rebuild = cli("index", "rebuild")
+    assert rebuild.exit_code == 0, rebuild.output
+    assert cli("index", "check").exit_code == 0
+
+
+def test_passwords_are_never_stored_in_clear(cli, database_url):
+    cli("create-user", "plain", input="a long enough password\na long enough password\n")
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT password_hash FROM users")).scalar_one()
+    engine.dispose()
+    assert "a long enough password" not in stored
+
+
+def test_help_works_without_an_instance():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init-db", "create-admin", "demo", "index", "serve", "worker"):
+        assert command in result.output
+
+
+def test_user_model_roles_nest():
+    admin = User(role=Role.ADMIN)
+    assert admin.has_role(Role.TECHNICIAN) and admin.has_role(Role.USER)
+    assert not User(role=Role.USER).has_role(Role.TECHNICIAN)

@@ -1,0 +1,131 @@
+"""Tickets: privacy between users, the technician's work, confirmation by the requester."""
+
+from portal.auth.models import Role
+from portal.tickets.models import EventKind, Status, Ticket
+
+
+def test_a_user_sees_only_their_own_tickets(make_user, make_ticket, login, client):
+    me, other = make_user(), make_user()
+    mine = make_ticket(me, subject="My monitor flickers")
+    theirs = make_ticket(other, subject="Their secret problem")
+    login(me)
+    listing = client.get("/tickets").get_data(as_text=True)
+    assert "My monitor flickers" in listing
+    assert "Their secret problem" not in listing
+    assert client.get(f"/tickets/{mine.id}").status_code == 200
+    assert client.get(f"/tickets/{theirs.id}").status_code == 404
+    assert client.post(f"/tickets/{theirs.id}/reply", {"body": "hi"}).status_code == 404
+
+
+def test_a_technician_takes_works_and_resolves_a_ticket(db, make_user, make_ticket, login, client):
+    requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(requester)
+    login(tech)
+    assert "Printer offline" in client.get("/queue").get_data(as_text=True)
+    assert client.post(f"/tickets/{ticket.id}/take").status_code == 302
+    assert client.post(f"/tickets/{ticket.id}/status", {"status": "in_progress"}).status_code == 302
+    client.post(f"/tickets/{ticket.id}/reply", {"body": "Please restart the printer."})
+    client.post(
+        f"/tickets/{ticket.id}/reply",
+        {"body": "Driver 3.2 is broken on PC-ALICE-01", "internal": "1"},
+    )
+    response = client.post(
+        f"/tickets/{ticket.id}/resolve",
+        {
+            "diagnosis": "Queue stuck",
+            "cause": "Spooler crashed",
+            "solution": "Restarted the spooler.",
+        },
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    ticket = db.get(Ticket, ticket.id)
+    assert ticket.status is Status.RESOLVED
+    assert ticket.assignee_id == tech.id
+    assert (ticket.cause, ticket.solution) == ("Spooler crashed", "Restarted the spooler.")
+    kinds = [e.kind for e in ticket.events]
+    assert kinds.count(EventKind.NOTE) == 1 and EventKind.RESOLUTION in kinds
+
+
+def test_internal_notes_are_hidden_from_the_requester(
+    make_user, make_ticket, login, client, make_client
+):
+    requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(requester)
+    staff = make_client()
+    login(tech, on=staff)
+    staff.post(f"/tickets/{ticket.id}/reply", {"body": "visible reply text"})
+    staff.post(f"/tickets/{ticket.id}/reply", {"body": "internal note text", "internal": "1"})
+    login(requester)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "visible reply text" in page
+    assert "internal note text" not in page
+    assert "internal note text" in staff.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+
+
+def test_a_user_cannot_post_an_internal_note(make_user, make_ticket, login, client):
+    requester = make_user()
+    ticket = make_ticket(requester)
+    login(requester)
+    assert (
+        client.post(f"/tickets/{ticket.id}/reply", {"body": "x", "internal": "1"}).status_code
+        == 403
+    )
+
+
+def test_the_requester_confirms_the_fix_and_the_ticket_closes(
+    db, make_user, make_ticket, login, client, make_client
+):
+    requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(requester)
+    staff = make_client()
+    login(tech, on=staff)
+    staff.post(f"/tickets/{ticket.id}/resolve", {"solution": "Replaced the toner."})
+    login(requester)
+    assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 302
+    db.expire_all()
+    assert db.get(Ticket, ticket.id).status is Status.CLOSED
+    assert client.post(f"/tickets/{ticket.id}/reply", {"body": "more"}).status_code == 422
+
+
+def test_the_requester_can_reopen_instead_of_confirming(
+    db, make_user, make_ticket, login, client, make_client
+):
+    requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(requester)
+    staff = make_client()
+    login(tech, on=staff)
+    staff.post(f"/tickets/{ticket.id}/resolve", {"solution": "Replaced the toner."})
+    login(requester)
+    client.post(f"/tickets/{ticket.id}/reopen", {"body": "Still streaky."})
+    db.expire_all()
+    ticket = db.get(Ticket, ticket.id)
+    assert ticket.status is Status.IN_PROGRESS
+    assert ticket.resolved_at is None
+
+
+def test_another_user_cannot_confirm_someone_elses_ticket(
+    make_user, make_ticket, login, client, make_client
+):
+    requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(requester)
+    login(tech)
+    client.post(f"/tickets/{ticket.id}/resolve", {"solution": "Done."})
+    assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 403
+
+
+def test_an_invalid_status_change_is_422(make_user, make_ticket, login, client):
+    tech = make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(make_user())
+    login(tech)
+    assert client.post(f"/tickets/{ticket.id}/status", {"status": "waiting"}).status_code == 422
+    assert client.post(f"/tickets/{ticket.id}/status", {"status": "bogus"}).status_code == 422
+    assert client.post(f"/tickets/{ticket.id}/resolve", {"solution": ""}).status_code == 422
+
+
+def test_the_queue_filters_are_validated(make_user, login, client):
+    login(make_user(role=Role.TECHNICIAN))
+    for view in ("open", "mine", "unassigned", "resolved", "all"):
+        assert client.get(f"/queue?view={view}").status_code == 200
+    assert client.get("/queue?view=nonsense").status_code == 400
+    assert client.get("/queue?page=-1").status_code == 400
