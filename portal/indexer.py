@@ -24,6 +24,8 @@ class IndexerThread:
         self.wake = threading.Event()
         self.pid = 0
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def ensure_running(self) -> None:
         """Start the thread in this process if it is not running here yet."""
@@ -33,13 +35,23 @@ class IndexerThread:
             if self.pid == os.getpid():
                 return
             self.wake = threading.Event()
-            threading.Thread(target=self._run, name="solveloop-indexer", daemon=True).start()
+            self.thread = threading.Thread(target=self._run, name="solveloop-indexer", daemon=True)
+            self.thread.start()
             self.pid = os.getpid()
 
+    def stop(self) -> None:
+        """Stop the thread after its current pass (tests and orderly shutdown)."""
+        self.stopped.set()
+        self.wake.set()
+        if self.thread is not None and self.pid == os.getpid():
+            self.thread.join(timeout=5)
+
     def _run(self) -> None:
-        while True:
+        while not self.stopped.is_set():
             self.wake.wait(self.interval)
             self.wake.clear()
+            if self.stopped.is_set():
+                return
             try:
                 self.indexer.apply_pending(wait=False)
             except Exception:  # the loop must survive a database hiccup; it retries next tick

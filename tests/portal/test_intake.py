@@ -192,4 +192,5 @@ def test_a_published_article_is_suggested_within_a_second_with_the_indexer_threa
             assert time.monotonic() - published < 1.0, "not suggested within one second"
             time.sleep(0.02)
     finally:
+        app.extensions["solveloop.indexer_thread"].stop()
         app.extensions["solveloop.engine"].dispose()
