@@ -37,7 +37,8 @@ def lists(page: str, article: Article) -> bool:
 
 
 def _postgres_url() -> str | None:
-    return os.environ.get("SOLVELOOP_TEST_DATABASE_URL") or os.environ.get("SOLVELOOP_DATABASE_URL")
+    url = os.environ.get("SOLVELOOP_TEST_DATABASE_URL") or os.environ.get("SOLVELOOP_DATABASE_URL")
+    return url or None
 
 
 @pytest.fixture(scope="session")
