@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -26,22 +27,35 @@ def render_error(code: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("error.html", code=code, title=title, message=message), code
 
 
+TITLES = {
+    400: _l("Bad request"),
+    401: _l("Sign-in needed"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Not allowed"),
+    413: _l("Too large"),
+    422: _l("Cannot be processed"),
+    429: _l("Too many requests"),
+}
+# Messages for errors raised without a description of our own.
+MESSAGES = {
+    401: _l("Please sign in to continue."),
+    403: _l("You do not have permission to do this."),
+    404: _l("There is nothing here, or you may not see it."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many requests: please wait a moment and try again."),
+}
+
+
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     """Turn an HTTP exception into a page with its own message."""
     code = error.code or 500
-    if code == 401:
-        message = _("Please sign in to continue.")
-    elif code == 403:
-        message = _("You do not have permission to do this.")
-    elif code == 404:
-        message = _("There is nothing here, or you may not see it.")
-    elif code == 413:
-        message = _("What you sent is too large.")
-    elif code == 429:
-        message = _("Too many requests: please wait a moment and try again.")
+    own_description = error.description != type(error).description
+    if code in MESSAGES and not (own_description and code in (403, 413)):
+        message = str(MESSAGES[code])
     else:
         message = error.description or ""
-    return render_error(code, str(error.name), message)
+    return render_error(code, str(TITLES.get(code, error.name)), message)
 
 
 def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, abort, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -51,7 +52,7 @@ def reject_invalid_utf8() -> ResponseReturnValue | None:
                     if "\ufffd" in value:
                         raise UnicodeDecodeError("utf-8", b"", 0, 1, "replacement character")
     except (UnicodeDecodeError, UnicodeEncodeError):
-        abort(400, description="The request contains text that is not valid UTF-8.")
+        abort(400, description=_("The request contains text that is not valid UTF-8."))
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -27,6 +28,12 @@ from portal.tickets.views import ticket_for_reader
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
 STATE_FILTERS = ("all", *(s.value for s in ArticleState))
+STATE_LABELS = {
+    ArticleState.DRAFT: _l("Draft"),
+    ArticleState.IN_REVIEW: _l("In review"),
+    ArticleState.PUBLISHED: _l("Published"),
+    ArticleState.ARCHIVED: _l("Archived"),
+}
 
 
 def _form(article: Article | None = None) -> ArticleForm:
@@ -81,7 +88,7 @@ def articles() -> ResponseReturnValue:
     """Every article with its state; filter by state."""
     state = request.args.get("state", "all")
     if state not in STATE_FILTERS:
-        abort(400, description=f"state must be one of {', '.join(STATE_FILTERS)}")
+        abort(400, description=_("Unknown article state filter."))
     stmt = select(Article).order_by(Article.updated_at.desc())
     if state != "all":
         stmt = stmt.where(Article.state == ArticleState(state))
@@ -170,7 +177,7 @@ def transition(article_id: int, action: str) -> ResponseReturnValue:
     except InvalidTransition as exc:
         abort(422, description=str(exc))
     get_session().commit()
-    flash(_("The article is now %(state)s.", state=_(article.state.value)), "info")
+    flash(_("The article is now %(state)s.", state=STATE_LABELS[article.state]), "info")
     if request.form.get("back") == "list":
         return redirect(url_for("editor.articles"))
     return redirect(url_for("editor.edit", article_id=article.id))

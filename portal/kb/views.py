@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
@@ -26,7 +27,7 @@ def page_number() -> int:
     """Return the ?page= argument as a positive page number (400 if malformed)."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or not 0 < int(raw) <= 10_000:
-        abort(400, description="page must be a positive whole number")
+        abort(400, description=_("The page number must be a positive whole number."))
     return int(raw)
 
 
@@ -86,7 +87,7 @@ def search() -> ResponseReturnValue:
     """Full-text search with highlighted snippets, a result count and paging."""
     query = request.args.get("q", "").strip()
     if len(query) > MAX_QUERY_CHARS:
-        abort(400, description=f"Search text is limited to {MAX_QUERY_CHARS} characters.")
+        abort(400, description=_("Search text is limited to %(n)s characters.", n=MAX_QUERY_CHARS))
     category_slug = request.args.get("category") or None
     page = page_number()
     db = get_session()

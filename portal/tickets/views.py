@@ -61,7 +61,7 @@ def queue() -> ResponseReturnValue:
     """The technicians' queue: open, mine, unassigned, resolved or all, by priority."""
     view = request.args.get("view", "open")
     if view not in QUEUE_VIEWS:
-        abort(400, description=f"view must be one of {', '.join(QUEUE_VIEWS)}")
+        abort(400, description=_("Unknown queue view."))
     stmt = select(Ticket)
     if view == "open":
         stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
