@@ -21,7 +21,7 @@ from articles.models import (
     Visibility,
     utcnow,
 )
-from articles.rendering import markdown_to_text, render_markdown
+from articles.rendering import html_to_text, render_markdown
 
 MAX_TITLE_CHARS = 200
 MAX_TAGS = 12
@@ -99,7 +99,7 @@ def _apply_fields(session: Session, article: Article, fields: ArticleFields) -> 
     article.title = fields.title.strip()
     article.body = fields.body
     article.body_html = html
-    article.body_text = markdown_to_text(fields.body)
+    article.body_text = html_to_text(html)
     article.category_id = fields.category_id
     article.visibility = fields.visibility
     article.tags = _tags(session, fields.tags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -197,6 +198,40 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     ]
     sys.stdout.flush()
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command("eval-search")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="dev", show_default=True, help="Which queries-SPLIT.jsonl to run.")
+@click.option(
+    "--mode",
+    type=click.Choice(["full", "typing"]),
+    default="full",
+    show_default=True,
+    help="full: the search path; typing: half-typed queries through the suggestion path.",
+)
+@click.option("--history", default=None, help="Learn past phrasings from this split's queries.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_search(data_dir: Path, split: str, mode: str, history: str | None, as_json: bool) -> None:
+    """Measure search relevance on DATA_DIR (corpus.jsonl, queries-SPLIT.jsonl, qrels-SPLIT.tsv)."""
+    from search.evaluation import evaluate
+
+    for needed in ("corpus.jsonl", f"queries-{split}.jsonl", f"qrels-{split}.tsv"):
+        if not (data_dir / needed).is_file():
+            raise click.BadParameter(f"{data_dir / needed} does not exist", param_hint="DATA_DIR")
+    if history is not None and not (data_dir / f"queries-{history}.jsonl").is_file():
+        raise click.BadParameter(
+            f"no queries-{history}.jsonl in {data_dir}", param_hint="--history"
+        )
+    metrics = evaluate(data_dir, split, mode, history)  # type: ignore[arg-type]
+    figures = metrics.as_dict()
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    click.echo(f"{data_dir.name} {split} ({mode}{', history ' + history if history else ''}):")
+    for name in ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10"):
+        click.echo(f"  {name:<8} {figures[name]:.4f}")
+    click.echo(f"  queries  {metrics.queries}   ({metrics.queries_per_second:.0f} queries/s)")
 
 
 @main.command()

@@ -1,0 +1,223 @@
+"""Relevance evaluation on an external corpus, through the production index and ranking.
+
+Data format (see ../shared/bench/README.md): ``corpus.jsonl`` and ``queries-SPLIT.jsonl``
+hold ``{"id", "title", "body"}`` objects; ``qrels-SPLIT.tsv`` holds
+``query_id <TAB> doc_id <TAB> relevance`` lines (relevance > 0 is relevant).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from search.analysis import is_cjk
+from search.index import Document, Scope, SearchIndex
+
+Mode = Literal["full", "typing"]
+# Ranked results per query used for MAP; deeper than any metric cut-off here.
+RANKING_DEPTH = 100
+# The suggestion list is judged at the depth of the metrics, not the 5 the UI shows.
+SUGGEST_DEPTH = 10
+MAX_PHRASINGS = 20
+
+
+@dataclass(frozen=True)
+class Query:
+    """One evaluation question."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Mean relevance figures over the queries that have a relevant document."""
+
+    map: float
+    mrr: float
+    p_at_1: float
+    p_at_5: float
+    ndcg_at_10: float
+    recall_at_10: float
+    queries: int
+    queries_per_second: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Return the figures under their customary names."""
+        return {
+            "MAP": self.map,
+            "MRR": self.mrr,
+            "P@1": self.p_at_1,
+            "P@5": self.p_at_5,
+            "nDCG@10": self.ndcg_at_10,
+            "R@10": self.recall_at_10,
+            "queries": self.queries,
+            "qps": self.queries_per_second,
+        }
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _text(record: dict[str, str]) -> str:
+    return " ".join(part for part in (record.get("title", ""), record.get("body", "")) if part)
+
+
+def load_corpus(data_dir: Path) -> list[dict[str, str]]:
+    """Return the corpus records."""
+    return list(_read_jsonl(data_dir / "corpus.jsonl"))
+
+
+def load_queries(data_dir: Path, split: str) -> list[Query]:
+    """Return the queries of a split, title and body joined."""
+    return [Query(r["id"], _text(r)) for r in _read_jsonl(data_dir / f"queries-{split}.jsonl")]
+
+
+def load_qrels(data_dir: Path, split: str) -> dict[str, set[str]]:
+    """Return query id -> ids of its relevant documents."""
+    relevant: dict[str, set[str]] = defaultdict(set)
+    with (data_dir / f"qrels-{split}.tsv").open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3 and parts[0] != "query_id" and float(parts[2]) > 0:
+                relevant[parts[0]].add(parts[1])
+    return dict(relevant)
+
+
+def typing_prefix(text: str) -> str:
+    """Cut text to the first half of its words (or, for Chinese, characters), rounded up."""
+    stripped = text.strip()
+    letters = [ch for ch in stripped if not ch.isspace()]
+    if letters and sum(is_cjk(ch) for ch in letters) * 2 >= len(letters):
+        return stripped[: math.ceil(len(stripped) / 2)]
+    words = stripped.split()
+    return " ".join(words[: math.ceil(len(words) / 2)])
+
+
+def average_precision(ranking: Sequence[str], relevant: set[str]) -> float:
+    """Return AP of a ranking against the relevant set (binary relevance)."""
+    hits, total = 0, 0.0
+    for rank, doc_id in enumerate(ranking, start=1):
+        if doc_id in relevant:
+            hits += 1
+            total += hits / rank
+    return total / len(relevant) if relevant else 0.0
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: set[str]) -> float:
+    """Return 1/rank of the first relevant document, 0 if none is ranked."""
+    for rank, doc_id in enumerate(ranking, start=1):
+        if doc_id in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def precision_at(ranking: Sequence[str], relevant: set[str], k: int) -> float:
+    """Return the share of the first k places held by relevant documents."""
+    return sum(1 for doc_id in ranking[:k] if doc_id in relevant) / k
+
+
+def recall_at(ranking: Sequence[str], relevant: set[str], k: int) -> float:
+    """Return the share of relevant documents found in the first k places."""
+    return sum(1 for doc_id in ranking[:k] if doc_id in relevant) / len(relevant)
+
+
+def ndcg_at(ranking: Sequence[str], relevant: set[str], k: int) -> float:
+    """Return nDCG@k with gain 1 for every relevant document."""
+    dcg = sum(1 / math.log2(r + 1) for r, d in enumerate(ranking[:k], start=1) if d in relevant)
+    ideal = sum(1 / math.log2(r + 1) for r in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def score(
+    rankings: dict[str, Sequence[str]], qrels: dict[str, set[str]], seconds: float
+) -> Metrics:
+    """Average the metrics over the ranked queries that have relevant documents."""
+    judged = [q for q in rankings if qrels.get(q)]
+    n = len(judged)
+
+    def mean(metric: Callable[[Sequence[str], set[str]], float]) -> float:
+        return sum(metric(rankings[q], qrels[q]) for q in judged) / n if n else 0.0
+
+    return Metrics(
+        map=mean(average_precision),
+        mrr=mean(reciprocal_rank),
+        p_at_1=mean(lambda r, rel: precision_at(r, rel, 1)),
+        p_at_5=mean(lambda r, rel: precision_at(r, rel, 5)),
+        ndcg_at_10=mean(lambda r, rel: ndcg_at(r, rel, 10)),
+        recall_at_10=mean(lambda r, rel: recall_at(r, rel, 10)),
+        queries=n,
+        queries_per_second=len(rankings) / seconds if seconds > 0 else 0.0,
+    )
+
+
+def documents(
+    corpus: Iterable[dict[str, str]], phrasings: dict[str, list[str]] | None = None
+) -> Iterator[Document]:
+    """Turn corpus records into index documents, with past phrasings when given."""
+    now = datetime.now(UTC)
+    learned = phrasings or {}
+    for record in corpus:
+        yield Document(
+            id=record["id"],
+            title=record.get("title", ""),
+            body=record.get("body", ""),
+            updated=now,
+            version=1,
+            phrasings=tuple(learned.get(record["id"], ())[:MAX_PHRASINGS]),
+        )
+
+
+def history_phrasings(queries: Iterable[Query], qrels: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Return doc id -> the (de-duplicated) questions that it answered in the history split."""
+    learned: dict[str, list[str]] = defaultdict(list)
+    for query in queries:
+        for doc_id in sorted(qrels.get(query.id, ())):
+            if query.text not in learned[doc_id]:
+                learned[doc_id].append(query.text)
+    return dict(learned)
+
+
+def evaluate(
+    data_dir: Path,
+    split: str,
+    mode: Mode = "full",
+    history: str | None = None,
+    workdir: Path | None = None,
+) -> Metrics:
+    """Index the corpus with the production schema and run the split's queries through the
+    search path (full) or the suggestion path on half-typed queries (typing)."""
+    queries = load_queries(data_dir, split)
+    qrels = load_qrels(data_dir, split)
+    learned = None
+    if history is not None:
+        learned = history_phrasings(load_queries(data_dir, history), load_qrels(data_dir, history))
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        index = SearchIndex.open(Path(tmp) / "index")
+        try:
+            index.rebuild(documents(load_corpus(data_dir), learned), 0)
+            scope = Scope()
+            rankings: dict[str, Sequence[str]] = {}
+            started = time.perf_counter()
+            for query in queries:
+                if mode == "typing":
+                    hits = index.suggest(typing_prefix(query.text), scope, limit=SUGGEST_DEPTH + 1)
+                else:
+                    hits = index.search(query.text, scope, per_page=RANKING_DEPTH).hits
+                rankings[query.id] = [h.id for h in hits if h.id != query.id]
+            seconds = time.perf_counter() - started
+        finally:
+            index.close()
+    return score(rankings, qrels, seconds)

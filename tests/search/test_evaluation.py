@@ -1,0 +1,100 @@
+"""Relevance metrics and the evaluation command, on hand-made data and on ../shared/bench."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from portal.cli import main
+from search.evaluation import (
+    average_precision,
+    evaluate,
+    ndcg_at,
+    precision_at,
+    recall_at,
+    reciprocal_rank,
+    typing_prefix,
+)
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
+
+
+def test_metrics_of_a_known_ranking():
+    ranking, relevant = ["a", "x", "b", "y"], {"a", "b", "c"}
+    assert average_precision(ranking, relevant) == pytest.approx((1 + 2 / 3) / 3)
+    assert reciprocal_rank(["x", "a"], relevant) == 0.5
+    assert reciprocal_rank(["x"], relevant) == 0
+    assert precision_at(ranking, relevant, 1) == 1
+    assert precision_at(ranking, relevant, 5) == pytest.approx(2 / 5)
+    assert recall_at(ranking, relevant, 10) == pytest.approx(2 / 3)
+    assert ndcg_at(["a", "b", "c"], relevant, 10) == pytest.approx(1)
+    assert 0 < ndcg_at(ranking, relevant, 10) < 1
+
+
+def test_typing_cuts_half_the_words_or_half_the_chinese_characters_rounded_up():
+    assert typing_prefix("how do I delete my account") == "how do I"
+    assert typing_prefix("reset password now") == "reset password"
+    assert typing_prefix("打印机连不上") == "打印机"
+    assert typing_prefix("还款银行怎么更换") == "还款银行"
+    assert typing_prefix("我要还款") == "我要"
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    corpus = [
+        {"id": "d1", "title": "Reset a forgotten password", "body": "Use the self-service page."},
+        {"id": "d2", "title": "Printer is offline", "body": "Restart the print spooler."},
+        {"id": "d3", "title": "VPN 连接失败", "body": "检查网络后重新连接。"},
+    ]
+    queries = [
+        {"id": "q1", "title": "forgot my password", "body": ""},
+        {"id": "q2", "title": "printer offline again", "body": ""},
+        {"id": "q3", "title": "VPN 无法连接", "body": ""},
+        {"id": "q4", "title": "unjudged question", "body": ""},
+    ]
+    (tmp_path / "corpus.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in corpus)
+    )
+    (tmp_path / "queries-dev.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in queries)
+    )
+    (tmp_path / "qrels-dev.tsv").write_text("q1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq3\td1\t0\n")
+    return tmp_path
+
+
+def test_evaluation_ranks_the_right_documents_on_tiny_data(tiny):
+    metrics = evaluate(tiny, "dev")
+    assert metrics.queries == 3
+    assert metrics.mrr == 1 and metrics.p_at_1 == 1
+
+
+def test_the_command_prints_json_with_the_six_metrics(tiny):
+    result = CliRunner().invoke(main, ["eval-search", str(tiny), "--split", "dev", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert {"MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10", "queries", "qps"} <= figures.keys()
+    assert figures["queries"] == 3
+
+
+def test_the_command_names_a_missing_file(tiny):
+    result = CliRunner().invoke(main, ["eval-search", str(tiny), "--split", "test"])
+    assert result.exit_code == 2
+    assert "queries-test.jsonl does not exist" in result.output
+
+
+def test_learning_from_history_finds_the_learned_phrasing(tiny):
+    (tiny / "queries-past.jsonl").write_text(
+        json.dumps({"id": "p1", "title": "unjudged question", "body": ""})
+    )
+    (tiny / "qrels-past.tsv").write_text("p1\td2\t1\n")
+    (tiny / "qrels-dev.tsv").write_text("q4\td2\t1\n")
+    assert evaluate(tiny, "dev").mrr == 0
+    assert evaluate(tiny, "dev", history="past").mrr == 1
+
+
+@pytest.mark.skipif(not (BENCH / "stackfaq").is_dir(), reason="../shared/bench is not present")
+def test_english_relevance_on_stackfaq_dev_stays_above_the_baseline():
+    metrics = evaluate(BENCH / "stackfaq", "dev")
+    assert metrics.queries == 625
+    assert metrics.mrr >= 0.78
