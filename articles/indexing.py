@@ -10,13 +10,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from articles.models import Article, IndexOutbox, utcnow
+from articles.models import Article, IndexOutbox, Phrasing, utcnow
 from search.index import Document, SearchIndex
 
 OUTBOX_BATCH = 500
+# Past phrasings indexed per article: the newest ones, so the field tracks today's wording.
+MAX_PHRASINGS = 20
 
 
-def document_for(article: Article) -> Document:
+def document_for(article: Article, phrasings: Sequence[str] = ()) -> Document:
     """Return the search document for an article (plain text body, category slug, tags)."""
     return Document(
         id=str(article.id),
@@ -28,16 +30,31 @@ def document_for(article: Article) -> Document:
         tags=tuple(tag.name for tag in article.tags),
         visibility=article.visibility.value,
         state=article.state.value,
+        phrasings=tuple(phrasings),
     )
 
 
-def _load(session: Session, ids: list[int]) -> dict[int, Article]:
+def phrasings_of(session: Session, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
+    """Return article id -> its newest learned phrasings (all articles when ids is None)."""
+    stmt = select(Phrasing.article_id, Phrasing.text).order_by(Phrasing.id.desc())
+    if ids is not None:
+        stmt = stmt.where(Phrasing.article_id.in_(ids))
+    learned: dict[int, list[str]] = {}
+    for article_id, text in session.execute(stmt):
+        texts = learned.setdefault(article_id, [])
+        if len(texts) < MAX_PHRASINGS:
+            texts.append(text)
+    return learned
+
+
+def _load(session: Session, ids: list[int]) -> dict[int, Document]:
     rows = session.scalars(
         select(Article)
         .where(Article.id.in_(ids))
         .options(selectinload(Article.tags), selectinload(Article.category))
     )
-    return {a.id: a for a in rows}
+    learned = phrasings_of(session, ids)
+    return {a.id: document_for(a, learned.get(a.id, ())) for a in rows}
 
 
 @dataclass(frozen=True)
@@ -93,9 +110,9 @@ class OutboxIndexer:
                     return touched
                 fresh = [r for r in rows if r.id not in self._applied_recent]
                 ids = sorted({r.article_id for r in fresh})
-                articles = _load(session, ids) if ids else {}
-                upserts = [document_for(articles[i]) for i in ids if i in articles]
-                removals = [str(i) for i in ids if i not in articles]
+                documents = _load(session, ids) if ids else {}
+                upserts = [documents[i] for i in ids if i in documents]
+                removals = [str(i) for i in ids if i not in documents]
             new_watermark = self._settled_watermark(watermark, rows)
             if not fresh and new_watermark == watermark:
                 return touched
@@ -131,12 +148,15 @@ class OutboxIndexer:
         with self._lock:
             with self.sessions() as session:
                 watermark = self.safe_watermark(session)
+                learned = phrasings_of(session)
                 articles = session.scalars(
                     select(Article).options(
                         selectinload(Article.tags), selectinload(Article.category)
                     )
                 )
-                count = self.index.rebuild((document_for(a) for a in articles), watermark)
+                count = self.index.rebuild(
+                    (document_for(a, learned.get(a.id, ())) for a in articles), watermark
+                )
             self._applied_recent.clear()
             self._apply_pending(wait=True)
         return count

@@ -175,6 +175,21 @@ class Revision(Base):
     article: Mapped[Article] = relationship(back_populates="revisions")
 
 
+class Phrasing(Base):
+    """A user's own wording of the question an article answers (redacted), learned by the desk."""
+
+    __tablename__ = "article_phrasings"
+    __table_args__ = (UniqueConstraint("article_id", "text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class IndexOutbox(Base):
     """A pending change to the search index, written in the same transaction as the change."""
 

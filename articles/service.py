@@ -16,16 +16,19 @@ from articles.models import (
     ArticleState,
     Category,
     IndexOutbox,
+    Phrasing,
     Revision,
     Tag,
     Visibility,
     utcnow,
 )
+from articles.redaction import redact
 from articles.rendering import html_to_text, render_markdown
 
 MAX_TITLE_CHARS = 200
 MAX_TAGS = 12
 MAX_TAG_CHARS = 60
+MAX_PHRASING_CHARS = 300
 
 
 class InvalidArticle(ArticleError):
@@ -150,6 +153,28 @@ def change_state(
         article.published_at = article.updated_at
     _record(session, article, user_id, note or target.value)
     return article
+
+
+def learn_phrasing(
+    session: Session, article: Article, text: str, source: str, names: Iterable[str] = ()
+) -> Phrasing | None:
+    """Remember a user's wording of the question the article answered (redacted, de-duplicated).
+
+    Only the request's words are kept, never the ticket; the index reads the newest
+    MAX_PHRASINGS of them, with a lower weight than the article's own text.
+    """
+    cleaned = " ".join(redact(text, names).split())[:MAX_PHRASING_CHARS]
+    if len(cleaned) < 2 or cleaned.casefold() == article.title.casefold():
+        return None
+    existing = session.scalar(
+        select(Phrasing).where(Phrasing.article_id == article.id, Phrasing.text == cleaned)
+    )
+    if existing is not None:
+        return None
+    phrasing = Phrasing(article_id=article.id, text=cleaned, source=source)
+    session.add(phrasing)
+    session.add(IndexOutbox(article_id=article.id))
+    return phrasing
 
 
 def get_article(session: Session, article_id: int) -> Article:

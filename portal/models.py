@@ -1,8 +1,10 @@
 """Every table of Solveloop on one metadata (imported by migrations and schema checks)."""
 
-from articles.models import Article, Base, Category, IndexOutbox, Revision, Tag
+from articles.models import Article, Base, Category, IndexOutbox, Phrasing, Revision, Tag
+from portal.admin.models import SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
+from portal.kb.models import SearchLog
 from portal.tickets.models import Ticket, TicketEvent
 
 metadata = Base.metadata
@@ -14,7 +16,10 @@ __all__ = [
     "Category",
     "Deflection",
     "IndexOutbox",
+    "Phrasing",
     "Revision",
+    "SearchLog",
+    "SynonymGroup",
     "Tag",
     "Ticket",
     "TicketEvent",

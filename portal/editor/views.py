@@ -15,7 +15,14 @@ from articles.drafting import TicketNotes, draft_from_notes
 from articles.errors import ArticleError, InvalidTransition
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.rendering import render_markdown
-from articles.service import ArticleFields, change_state, create_article, parse_tags, update_article
+from articles.service import (
+    ArticleFields,
+    change_state,
+    create_article,
+    learn_phrasing,
+    parse_tags,
+    update_article,
+)
 from portal.auth import role_required
 from portal.auth.models import Role
 from portal.db import get_session
@@ -23,7 +30,7 @@ from portal.editor.forms import ArticleForm
 from portal.i18n import locale_code
 from portal.kb.queries import search_articles
 from portal.tickets.models import EventKind, Status, TicketEvent
-from portal.tickets.views import ticket_for_reader
+from portal.tickets.views import people_of, ticket_for_reader
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -202,14 +209,7 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
         abort(422, description=_("Only a resolved ticket can become an article."))
     if ticket.article_id is not None:
         return redirect(url_for("editor.edit", article_id=ticket.article_id))
-    people = {ticket.requester, ticket.assignee, ticket.recorded_by}
-    names = tuple(
-        n
-        for p in people
-        if p is not None
-        for n in (p.display_name, p.username, p.email, p.phone)
-        if n
-    )
+    names = tuple(people_of(ticket))
     notes = TicketNotes(
         subject=ticket.subject,
         symptom=ticket.symptom,
@@ -232,6 +232,7 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
         abort(422, description=str(exc))
     ticket.article_id = article.id
     get_session().flush()
+    learn_phrasing(get_session(), article, ticket.subject, "ticket", names)
     ticket.events.append(
         TicketEvent(
             author_id=current_user.id,

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category
+from articles.service import learn_phrasing
 from portal.auth.models import User
 from portal.db import get_session
 from portal.i18n import locale_code
@@ -113,6 +114,9 @@ def solved() -> ResponseReturnValue:
         )
     )
     article.helpful_count += 1
+    user = db.get(User, current_user.id)
+    names = (user.display_name, user.username, user.email, user.phone) if user else ()
+    learn_phrasing(db, article, request.form.get("q", ""), "deflection", [n for n in names if n])
     db.commit()
     flash(_("Glad that helped — no ticket was needed."), "info")
     return redirect(url_for("kb.article", article_id=article.id, solved=1))

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 
 from articles.lifecycle import may_read, readable_visibilities
 from articles.models import Article, ArticleState, Category
+from articles.redaction import redact
 from portal.db import get_session
+from portal.kb.models import SearchLog
 from portal.kb.queries import search_articles
 
 bp = Blueprint("kb", __name__)
 
 MAX_QUERY_CHARS = 500
+MAX_LOGGED_QUERY = 200
 
 
 def is_staff() -> bool:
@@ -36,6 +39,32 @@ def _published(staff: bool) -> Select[tuple[Article]]:
     return select(Article).where(
         Article.state == ArticleState.PUBLISHED, Article.visibility.in_(visibilities)
     )
+
+
+def log_search(query: str, results: int) -> int | None:
+    """Log a search (query redacted and capped) for the reports; return its id for clicks."""
+    with current_app.extensions["solveloop.write_sessions"]() as db:
+        entry = SearchLog(
+            query=" ".join(redact(query).split())[:MAX_LOGGED_QUERY],
+            results=results,
+            staff=is_staff(),
+        )
+        db.add(entry)
+        db.commit()
+        return entry.id
+
+
+def record_click(search_id: str, article_id: int) -> None:
+    """Remember which result a logged search led to (the first one opened)."""
+    if not search_id.isdigit():
+        return
+    with current_app.extensions["solveloop.write_sessions"]() as db:
+        db.execute(
+            update(SearchLog)
+            .where(SearchLog.id == int(search_id), SearchLog.clicked_article_id.is_(None))
+            .values(clicked_article_id=article_id)
+        )
+        db.commit()
 
 
 @bp.get("/")
@@ -77,6 +106,7 @@ def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
     found = db.get(Article, article_id)
     if found is None or not may_read(found.state, found.visibility, is_staff()):
         abort(404)
+    record_click(request.args.get("sid", ""), found.id)
     from_intake = request.args.get("from") == "intake" and current_user.is_authenticated
     query = request.args.get("q", "")[:MAX_QUERY_CHARS]
     return render_template("kb/article.html", article=found, from_intake=from_intake, query=query)
@@ -95,8 +125,10 @@ def search() -> ResponseReturnValue:
     results = (
         search_articles(db, query, is_staff(), page=page, category=category_slug) if query else None
     )
+    search_id = log_search(query, results.total) if results is not None and page == 1 else None
     return render_template(
         "kb/search.html",
+        search_id=search_id,
         query=query,
         results=results,
         categories=categories,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 MAX_TEXT = 20_000
 
@@ -50,6 +50,10 @@ class ResolveForm(FlaskForm):
     diagnosis = TextAreaField(_l("Diagnosis"), validators=[Optional(), Length(max=MAX_TEXT)])
     cause = TextAreaField(_l("Cause"), validators=[Optional(), Length(max=MAX_TEXT)])
     solution = TextAreaField(_l("Solution"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+    solved_by = IntegerField(
+        _l("Article that solved it (number, optional)"),
+        validators=[Optional(), NumberRange(min=1)],
+    )
 
 
 class StatusForm(FlaskForm):

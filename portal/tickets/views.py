@@ -10,7 +10,8 @@ from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
 from articles.errors import InvalidTransition
-from articles.models import utcnow
+from articles.models import Article, ArticleState, utcnow
+from articles.service import learn_phrasing
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
@@ -31,6 +32,18 @@ def _me() -> User:
     user = get_session().get(User, current_user.id)
     assert user is not None
     return user
+
+
+def people_of(ticket: Ticket) -> list[str]:
+    """Return the names, usernames, e-mails and phones of the people on a ticket (to redact)."""
+    people = {ticket.requester, ticket.assignee, ticket.recorded_by}
+    return [
+        value
+        for person in people
+        if person is not None
+        for value in (person.display_name, person.username, person.email, person.phone)
+        if value
+    ]
 
 
 def ticket_for_reader(ticket_id: int) -> Ticket:
@@ -182,12 +195,20 @@ def resolve(ticket_id: int) -> ResponseReturnValue:
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(422, description=_("A resolution needs a solution (at most 20,000 characters)."))
+    solved_by = None
+    if form.solved_by.data:
+        solved_by = get_session().get(Article, form.solved_by.data)
+        if solved_by is None or solved_by.state is not ArticleState.PUBLISHED:
+            abort(422, description=_("There is no published article with that number."))
     try:
         service.record_resolution(
             ticket, _me(), form.diagnosis.data or "", form.cause.data or "", form.solution.data
         )
     except InvalidTransition as exc:
         abort(422, description=str(exc))
+    if solved_by is not None:
+        ticket.article_id = solved_by.id
+        learn_phrasing(get_session(), solved_by, ticket.subject, "ticket", people_of(ticket))
     get_session().commit()
     flash(_("Resolved. The user is asked to confirm the fix."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
