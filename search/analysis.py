@@ -41,6 +41,7 @@ _WORD_CHAR = rf"[^\W{_CJK_CLASS}]"
 # A technical token keeps single inner - . _ # + ' (wi-fi, 192.168.1.1, outlook.exe, don't)
 # and trailing # or + (c#, c++); any other trailing punctuation is left out.
 _TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|{_WORD_CHAR}+(?:[-._#+']{_WORD_CHAR}+)*[#+]*")
+_CJK_RUN_RE = re.compile(rf"[{_CJK_CLASS}]+")
 _HYPHENATED_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'"}
 
@@ -52,6 +53,11 @@ def is_cjk(ch: str) -> bool:
     """Return True if the single character ``ch`` is a Han ideograph."""
     code = ord(ch)
     return any(low <= code <= high for low, high in _CJK_RANGES)
+
+
+def has_cjk(text: str) -> bool:
+    """Return True if ``text`` holds at least one Han ideograph (after NFKC)."""
+    return not text.isascii() and _CJK_RUN_RE.search(normalise(text)[0]) is not None
 
 
 def suggestion_ready(text: str) -> bool:
@@ -253,6 +259,75 @@ def prefix_analyzer() -> Any:
     return BilingualTokenizer() | StopWordFilter() | NgramFilter(1, PREFIX_MAX, at="start")
 
 
+class CjkBigramTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no type hints
+    """Yield the overlapping character bigrams of each CJK run (a lone character alone).
+
+    Indexed next to the jieba words, they let a query find a word jieba segments
+    differently or does not know, and a half-typed Chinese word match its article.
+    Non-CJK text yields nothing here: the word fields already cover it.
+    """
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Yield one reused Whoosh Token per bigram."""
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for gram in cjk_bigrams(value):
+            token.text = gram
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = pos
+                pos += 1
+            yield token
+
+
+class AsciiWordFilter(Filter):  # type: ignore[misc]  # whoosh ships no type hints
+    """Keep only alphabetic ASCII words of three letters or more (what spelling corrects)."""
+
+    def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
+        """Yield the plain English words."""
+        for token in tokens:
+            if len(token.text) >= 3 and token.text.isascii() and token.text.isalpha():
+                yield token
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Return the character bigrams of the CJK runs of ``text`` (NFKC, lower-cased)."""
+    norm = normalise(text)[0] if not text.isascii() else ""
+    out: list[str] = []
+    for match in _CJK_RUN_RE.finditer(norm):
+        run = match.group()
+        if len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+@cache
+def bigram_analyzer() -> Any:
+    """Return the analyzer of the CJK character-bigram fields."""
+    return CjkBigramTokenizer()
+
+
+@cache
+def spelling_analyzer() -> Any:
+    """Return the analyzer of the ``spelling`` field: unstemmed English words."""
+    return BilingualTokenizer() | StopWordFilter() | AsciiWordFilter()
+
+
 def terms(text: str) -> list[str]:
     """Return the analysed terms of ``text`` in order."""
     return [token.text for token in analyzer()(text)]
@@ -284,6 +359,11 @@ def spans(text: str) -> list[Span]:
         Span(token.text, stem_word(token.text), token.startchar, token.endchar)
         for token in _unstemmed()(text, chars=True)
     ]
+
+
+def english_words(text: str) -> list[tuple[str, str]]:
+    """Return (unstemmed word, term) for the plain English words of ``text``, in order."""
+    return [(token.text, stem_word(token.text)) for token in spelling_analyzer()(text)]
 
 
 def partial_word(text: str) -> tuple[str, str]:

@@ -23,15 +23,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 from whoosh import index as whoosh_index
+from whoosh import scoring
 from whoosh.query import And, Or, Phrase, Term
 
 from search import analysis
 from search.schema import STATES, VISIBILITIES, build_schema
 from search.snippets import Segments, highlight, snippet
+
+_T = TypeVar("_T")
 
 CURRENT = "current"
 WRITER_LOCK = "writer.lock"
@@ -47,10 +51,33 @@ SUGGEST_TITLE_BOOST = 3.0
 SUGGEST_PHRASINGS_BOOST = 1.0
 SUGGEST_BODY_BOOST = 0.3
 SUGGEST_PREFIX_BOOST = 2.0
+SUGGEST_PHRASINGS_PREFIX_BOOST = 0.7
+# The last typed word also counts as a whole word, a little less than completed ones.
+SUGGEST_LAST_WEIGHT = 1.0
+BM25_B = 0.75
+BM25_K1 = 1.2
+TITLE_B = 0.75
+PHRASINGS_B = 0.75
+TITLE_NEAR_BOOST = 0.5
+BODY_NEAR_BOOST = 0.25
+TITLE_CJK_BOOST = 1.0
+BODY_CJK_BOOST = 0.2
+PHRASINGS_CJK_BOOST = 0.2
+SUGGEST_TITLE_CJK_BOOST = 2.0
+SUGGEST_PHRASINGS_CJK_BOOST = 0.2
+# Synonyms and spelling corrections count for this share of a word actually typed.
+EXPANSION_WEIGHT = 0.6
+MAX_SYNONYMS = 8
+# Words shorter than this are never corrected (too many neighbours within an edit).
+MIN_CORRECTED_LENGTH = 4
+PROXIMITY_SLOP = 3
+MAX_PROXIMITY_PAIRS = 8
+MAX_PHRASE_TERMS = 12
 
 # Bounds on what a user can make one query cost.
 MAX_QUERY_CHARS = 500
-MAX_QUERY_TERMS = 32
+# Longer queries keep only their rarest terms (a pasted ticket description).
+MAX_QUERY_TERMS = 24
 MAX_PER_PAGE = 100
 # Seconds to wait for Whoosh's own lock, which only a foreign writer could hold.
 _WHOOSH_LOCK_TIMEOUT = 10.0
@@ -173,7 +200,7 @@ class _Generation:
         self.idle.clear()
 
 
-def _unique(words: Iterable[str]) -> list[str]:
+def _unique(words: Iterable[_T]) -> list[_T]:
     return list(dict.fromkeys(words))
 
 
@@ -199,6 +226,7 @@ def _fields(document: Document) -> dict[str, Any]:
         "title": document.title,
         "title_prefix": document.title,
         "body": document.body,
+        "spelling": document.title + "\n" + document.body,
         "visibility": document.visibility,
         "state": document.state,
         "updated": _utc_naive(document.updated),
@@ -208,8 +236,15 @@ def _fields(document: Document) -> dict[str, Any]:
         fields["category"] = document.category
     if document.tags:
         fields["tags"] = ",".join(tag.replace(",", " ") for tag in document.tags)
+    if analysis.has_cjk(document.title):
+        fields["title_cjk"] = document.title
+    if analysis.has_cjk(document.body):
+        fields["body_cjk"] = document.body
     if document.phrasings:
-        fields["phrasings"] = "\n".join(document.phrasings)
+        phrasings = "\n".join(document.phrasings)
+        fields["phrasings"] = fields["phrasings_prefix"] = phrasings
+        if analysis.has_cjk(phrasings):
+            fields["phrasings_cjk"] = phrasings
     return fields
 
 
@@ -249,6 +284,7 @@ class SearchIndex:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
+        self._synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
 
     @classmethod
     def open(cls, root: Path) -> SearchIndex:
@@ -393,6 +429,63 @@ class SearchIndex:
                 for fields in reader.searcher.all_stored_fields()
             }
 
+    def set_synonyms(self, groups: Iterable[Iterable[str]]) -> None:
+        """Replace the synonym groups applied at query time (in this process).
+
+        Each group lists equivalent words or phrases ("wifi", "无线", "wireless"). A query
+        holding every term of one member also looks for the other members of its group,
+        at a lower weight than the words actually typed. Members are analysed like the
+        indexed text, so stemming and full-width forms need no special care.
+        """
+        table: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for group in groups:
+            members = _unique(
+                tuple(_unique(analysis.terms(member)))
+                for member in group
+                if isinstance(member, str)
+            )
+            members = [member for member in members if member]
+            for member in members:
+                others = [other for other in members if other != member]
+                if others:
+                    known = table.setdefault(member, [])
+                    known.extend(other for other in others if other not in known)
+        self._synonyms = table
+
+    def _expansions(self, terms: Sequence[str]) -> list[tuple[str, ...]]:
+        """Return the synonyms of ``terms`` not already among them, at most a few."""
+        present = set(terms)
+        found: list[tuple[str, ...]] = []
+        for member, others in self._synonyms.items():
+            if set(member) <= present:
+                for other in others:
+                    if not set(other) <= present and other not in found:
+                        found.append(other)
+        return found[:MAX_SYNONYMS]
+
+    def did_you_mean(self, query: str) -> str | None:
+        """Return ``query`` with misspelled English words corrected, or None.
+
+        A word is corrected only when no title or body holds it and the index's own
+        vocabulary has a word within two edits (the same first letter, the most
+        frequent one of the closest); None when nothing needed or could be corrected.
+        """
+        text = query[:MAX_QUERY_CHARS]
+        words = analysis.english_words(text)
+        if not words:
+            return None
+        with self._reader() as reader:
+            fixes = _corrections(reader.searcher, words)
+        if not fixes:
+            return None
+        pattern = re.compile(
+            r"(?<![^\W_])("
+            + "|".join(re.escape(w) for w in sorted(fixes, key=len, reverse=True))
+            + r")(?![^\W_])",
+            re.IGNORECASE,
+        )
+        return pattern.sub(lambda match: fixes.get(match.group().lower(), match.group()), text)
+
     def search(
         self,
         query: str,
@@ -408,19 +501,48 @@ class SearchIndex:
         page = max(1, page)
         per_page = min(max(1, per_page), MAX_PER_PAGE)
         text = query[:MAX_QUERY_CHARS]
-        terms = _unique(analysis.terms(text))[:MAX_QUERY_TERMS]
+        terms = _unique(analysis.terms(text))
         if not terms or not scope.visibilities or not scope.states:
             return SearchPage((), 0, page, per_page)
-        clauses: list[Any] = []
-        for term in terms:
-            clauses.append(Term("title", term, boost=TITLE_BOOST))
-            clauses.append(Term("body", term, boost=BODY_BOOST))
-            clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST))
-        phrase = analysis.phrase_terms(text)[:MAX_QUERY_TERMS]
-        if len(phrase) >= 2:
-            clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
-            clauses.append(Phrase("body", phrase, boost=BODY_PHRASE_BOOST))
         with self._reader() as reader:
+            searcher = reader.searcher
+            if len(terms) > MAX_QUERY_TERMS:
+                terms = _most_informative(searcher, terms, MAX_QUERY_TERMS)
+            kept = set(terms)
+            clauses: list[Any] = []
+            for term in terms:
+                clauses.append(Term("title", term, boost=TITLE_BOOST))
+                clauses.append(Term("body", term, boost=BODY_BOOST))
+                clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST))
+            phrase = [t for t in analysis.phrase_terms(text) if t in kept]
+            if 2 <= len(phrase) <= MAX_PHRASE_TERMS:
+                clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
+                clauses.append(Phrase("body", phrase, boost=BODY_PHRASE_BOOST))
+            for pair in _unique(pairwise(phrase))[:MAX_PROXIMITY_PAIRS]:
+                if pair[0] != pair[1]:
+                    words = list(pair)
+                    clauses.append(
+                        Phrase("title", words, slop=PROXIMITY_SLOP, boost=TITLE_NEAR_BOOST)
+                    )
+                    clauses.append(
+                        Phrase("body", words, slop=PROXIMITY_SLOP, boost=BODY_NEAR_BOOST)
+                    )
+            grams = _unique(analysis.cjk_bigrams(text))[:MAX_QUERY_TERMS]
+            for gram in grams:
+                clauses.append(Term("title_cjk", gram, boost=TITLE_CJK_BOOST))
+                clauses.append(Term("body_cjk", gram, boost=BODY_CJK_BOOST))
+                clauses.append(Term("phrasings_cjk", gram, boost=PHRASINGS_CJK_BOOST))
+            extra = self._expansions(terms)
+            extra.extend(
+                (_first_term(fix),)
+                for fix in _corrections(searcher, analysis.english_words(text)).values()
+                if _first_term(fix) and _first_term(fix) not in kept
+            )
+            for other in extra:
+                clauses.extend(_all_terms("title", other, TITLE_BOOST * EXPANSION_WEIGHT))
+                clauses.extend(_all_terms("body", other, BODY_BOOST * EXPANSION_WEIGHT))
+                clauses.extend(_all_terms("phrasings", other, PHRASINGS_BOOST * EXPANSION_WEIGHT))
+                kept.update(other)
             # optimize=False scores every match, so the total is counted on the way
             # instead of by re-running the query.
             results = reader.search(Or(clauses), scope, category, page * per_page, False)
@@ -428,41 +550,60 @@ class SearchIndex:
                 return SearchPage((), 0, page, per_page)
             total = len(results)
             found = [(hit.fields(), hit.score) for hit in results[(page - 1) * per_page :]]
-        matched = set(terms)
-        hits = tuple(_hit(fields, score, matched, ()) for fields, score in found)
+        hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
         return SearchPage(hits, total, page, per_page)
 
     def suggest(self, text: str, scope: Scope, limit: int = 5) -> tuple[Hit, ...]:
         """Return up to ``limit`` articles for half-typed ``text`` (as-you-type).
 
         Completed words match titles and past phrasings, the last word may be half a
-        title word; body text is only consulted when that finds fewer than ``limit``.
+        title or phrasing word; CJK text also matches title and phrasing bigrams. Body
+        text is only consulted when that finds fewer than ``limit`` articles.
         """
         if not analysis.suggestion_ready(text):
             return ()
-        completed, prefix = analysis.partial_word(text[:MAX_QUERY_CHARS])
+        text = text[:MAX_QUERY_CHARS]
+        completed, prefix = analysis.partial_word(text)
         prefix = prefix[: analysis.PREFIX_MAX]
         terms = _unique(analysis.terms(completed))[:MAX_QUERY_TERMS]
         if not (terms or prefix) or not scope.visibilities or not scope.states or limit < 1:
             return ()
+        # The last word may already be complete: it then counts as a word too.
+        last = _unique(analysis.terms(prefix)) if prefix else []
         clauses: list[Any] = []
         for term in terms:
             clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST))
             clauses.append(Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST))
+        for term in last:
+            if term not in terms:
+                clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * SUGGEST_LAST_WEIGHT))
+                clauses.append(
+                    Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST * SUGGEST_LAST_WEIGHT)
+                )
         if prefix:
             clauses.append(Term("title_prefix", prefix, boost=SUGGEST_PREFIX_BOOST))
+            clauses.append(Term("phrasings_prefix", prefix, boost=SUGGEST_PHRASINGS_PREFIX_BOOST))
+        for gram in _unique(analysis.cjk_bigrams(text))[:MAX_QUERY_TERMS]:
+            clauses.append(Term("title_cjk", gram, boost=SUGGEST_TITLE_CJK_BOOST))
+            clauses.append(Term("phrasings_cjk", gram, boost=SUGGEST_PHRASINGS_CJK_BOOST))
+        words = terms + [term for term in last if term not in terms]
+        for other in self._expansions(words):
+            clauses.extend(_all_terms("title", other, SUGGEST_TITLE_BOOST * EXPANSION_WEIGHT))
+            clauses.extend(
+                _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
+            )
         with self._reader() as reader:
             results = reader.search(Or(clauses), scope, None, limit)
             if results is None:
                 return ()
-            if results.scored_length() < limit and terms:
+            if results.scored_length() < limit and words:
                 # Body postings are long and slow to score; most keystrokes never need them.
-                clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in terms)
+                clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in words)
                 wider = reader.search(Or(clauses), scope, None, limit)
                 results = results if wider is None else wider
             found = [(hit.fields(), hit.score) for hit in results]
         prefixes = (prefix,) if prefix else ()
-        return tuple(_hit(fields, score, set(terms), prefixes) for fields, score in found)
+        return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
 
     # Generations, locks and searchers
 
@@ -540,12 +681,70 @@ class SearchIndex:
                         if reader.searcher.up_to_date():
                             return generation, reader
                         reader.searcher.close()
-                    return generation, _Reader(generation.ix.searcher())
+                    return generation, _Reader(generation.ix.searcher(weighting=_weighting()))
                 except (FileNotFoundError, whoosh_index.EmptyIndexError):
                     if generation is not None and generation is self._generation:
                         generation.retire()
                         self._generation = None
         raise IndexNotFound(str(self.root))
+
+
+def _weighting() -> Any:
+    """Return BM25F with our length normalisation: titles are short and even."""
+    return scoring.BM25F(
+        B=BM25_B,
+        K1=BM25_K1,
+        title_B=TITLE_B,
+        phrasings_B=PHRASINGS_B,
+        title_cjk_B=TITLE_B,
+        phrasings_cjk_B=PHRASINGS_B,
+    )
+
+
+def _first_term(word: str) -> str:
+    found = analysis.terms(word)
+    return found[0] if found else ""
+
+
+def _all_terms(field: str, terms: Sequence[str], boost: float) -> list[Any]:
+    """Return one clause requiring every term (a synonym may be several words)."""
+    if len(terms) == 1:
+        return [Term(field, terms[0], boost=boost)]
+    return [And([Term(field, term, boost=boost / len(terms)) for term in terms])]
+
+
+def _document_frequency(searcher: Any, term: str) -> int:
+    return int(searcher.doc_frequency("title", term) + searcher.doc_frequency("body", term))
+
+
+def _most_informative(searcher: Any, terms: Sequence[str], keep: int) -> list[str]:
+    """Return the ``keep`` rarest terms that occur in the index, in their query order.
+
+    A pasted ticket description can hold a hundred words; the rare ones carry the
+    meaning and the common ones cost the most to score.
+    """
+    frequency = {term: _document_frequency(searcher, term) for term in terms}
+    known = [term for term in terms if frequency[term] > 0] or list(terms)
+    chosen = set(sorted(known, key=lambda term: (frequency[term], known.index(term)))[:keep])
+    return [term for term in terms if term in chosen]
+
+
+def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Return unknown English word -> the closest known word of the index vocabulary."""
+    fixes: dict[str, str] = {}
+    corrector = None
+    for word, term in words[:MAX_QUERY_TERMS]:
+        if word in fixes or len(word) < MIN_CORRECTED_LENGTH:
+            continue
+        if _document_frequency(searcher, term) or searcher.doc_frequency("spelling", word):
+            continue
+        if corrector is None:
+            corrector = searcher.corrector("spelling")
+        maxdist = 1 if len(word) < 6 else 2
+        suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+        if suggestions:
+            fixes[word] = str(suggestions[0])
+    return fixes
 
 
 def _unlock(fd: int) -> None:

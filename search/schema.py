@@ -6,7 +6,7 @@ from typing import Any
 
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 
-from search.analysis import analyzer, prefix_analyzer
+from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling_analyzer
 
 VISIBILITIES = frozenset({"public", "internal"})
 STATES = frozenset({"draft", "in_review", "published", "archived"})
@@ -21,6 +21,14 @@ def build_schema() -> Any:
         title_prefix=TEXT(analyzer=prefix_analyzer(), stored=False, phrase=False),
         body=TEXT(analyzer=analyzer(), stored=True, phrase=True),
         phrasings=TEXT(analyzer=analyzer(), stored=False, phrase=False),
+        # Edge n-grams of the past phrasings' words, for as-you-type matching.
+        phrasings_prefix=TEXT(analyzer=prefix_analyzer(), stored=False, phrase=False),
+        # CJK character bigrams: a fallback for words jieba segments differently.
+        title_cjk=TEXT(analyzer=bigram_analyzer(), stored=False, phrase=False),
+        body_cjk=TEXT(analyzer=bigram_analyzer(), stored=False, phrase=False),
+        phrasings_cjk=TEXT(analyzer=bigram_analyzer(), stored=False, phrase=False),
+        # Unstemmed English words of titles and bodies: the vocabulary of "Did you mean".
+        spelling=TEXT(analyzer=spelling_analyzer(), stored=False, phrase=False),
         category=ID(stored=True),
         tags=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
         visibility=ID(stored=True),
