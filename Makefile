@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install demo serve test test-sqlite test-postgres lint lock browser translations clean
+.PHONY: install demo serve test test-sqlite test-postgres lint lock browser translations clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -48,6 +48,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Speed at 20k and 100k generated articles (issue 3); BENCH_SIZES=2000,20000 for a quick check.
+# Writes benchmarks/results/*.json and docs/performance.md.
+BENCH_SIZES ?= 20000,100000
+bench: install
+	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
 
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet uv
