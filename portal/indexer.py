@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from articles.indexing import OutboxIndexer
+from portal.admin.synonyms import SynonymSync
 from search.index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,9 @@ log = logging.getLogger(__name__)
 class IndexerThread:
     """Polls the outbox and applies it; one per process, restarted after a fork."""
 
-    def __init__(self, indexer: OutboxIndexer, interval: float) -> None:
+    def __init__(self, indexer: OutboxIndexer, synonyms: SynonymSync, interval: float) -> None:
         self.indexer = indexer
+        self.synonyms = synonyms
         self.interval = interval
         self.wake = threading.Event()
         self.pid = 0
@@ -54,6 +56,7 @@ class IndexerThread:
                 return
             try:
                 self.indexer.apply_pending(wait=False)
+                self.synonyms.refresh()
             except Exception:  # the loop must survive a database hiccup; it retries next tick
                 log.exception("applying the index outbox failed")
 
@@ -62,12 +65,22 @@ def init_app(app: Flask) -> None:
     """Open the index and create the indexer (and, if configured, its thread)."""
     index = SearchIndex.open(Path(app.config["INDEX_PATH"]))
     indexer = OutboxIndexer(app.extensions["solveloop.sessions"], index)
+    synonyms = SynonymSync(app.extensions["solveloop.sessions"], index)
     app.extensions["solveloop.index"] = index
     app.extensions["solveloop.indexer"] = indexer
+    app.extensions["solveloop.synonyms"] = synonyms
+    app.before_request(_load_synonyms_once)
     if app.config["INDEXER_THREAD"]:
-        thread = IndexerThread(indexer, float(app.config["INDEXER_POLL_SECONDS"]))
+        thread = IndexerThread(indexer, synonyms, float(app.config["INDEXER_POLL_SECONDS"]))
         app.extensions["solveloop.indexer_thread"] = thread
         app.before_request(thread.ensure_running)
+
+
+def _load_synonyms_once() -> None:
+    """Give this process the synonyms before its first search (the thread keeps them fresh)."""
+    synonyms: SynonymSync = current_app.extensions["solveloop.synonyms"]
+    if synonyms.loaded is None:
+        synonyms.refresh()
 
 
 def poke(app: Flask) -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from articles.models import Article, ArticleState
+from portal.admin.models import SynonymGroup
+from portal.admin.synonyms import (
+    MAX_GROUP_CHARS,
+    MAX_GROUP_WORDS,
+    InvalidSynonyms,
+    parse_group,
+)
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
@@ -45,3 +53,50 @@ def dashboard() -> ResponseReturnValue:
         users=users,
         states=list(ArticleState),
     )
+
+
+@bp.get("/synonyms")
+@role_required(Role.ADMIN)
+def synonyms() -> ResponseReturnValue:
+    """The synonym groups search expands queries with."""
+    groups = get_session().scalars(select(SynonymGroup).order_by(SynonymGroup.id)).all()
+    return render_template("admin/synonyms.html", groups=groups)
+
+
+@bp.post("/synonyms")
+@role_required(Role.ADMIN)
+def add_synonyms() -> ResponseReturnValue:
+    """Add a group such as 'wifi, 无线, wireless'; search uses it at once."""
+    try:
+        entries = parse_group(request.form.get("terms", ""))
+    except InvalidSynonyms:
+        abort(
+            422,
+            description=_(
+                "A synonym group needs two to %(n)s different comma-separated entries "
+                "(at most %(chars)s characters).",
+                n=MAX_GROUP_WORDS,
+                chars=MAX_GROUP_CHARS,
+            ),
+        )
+    db = get_session()
+    db.add(SynonymGroup(terms=", ".join(entries)))
+    db.commit()
+    current_app.extensions["solveloop.synonyms"].refresh()
+    flash(_("Synonyms saved: %(terms)s", terms=", ".join(entries)), "info")
+    return redirect(url_for("admin.synonyms"))
+
+
+@bp.post("/synonyms/<int:group_id>/delete")
+@role_required(Role.ADMIN)
+def delete_synonyms(group_id: int) -> ResponseReturnValue:
+    """Remove a synonym group."""
+    db = get_session()
+    group = db.get(SynonymGroup, group_id)
+    if group is None:
+        abort(404)
+    db.delete(group)
+    db.commit()
+    current_app.extensions["solveloop.synonyms"].refresh()
+    flash(_("Synonym group removed."), "info")
+    return redirect(url_for("admin.synonyms"))
