@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from articles.lifecycle import may_read, readable_visibilities
-from articles.models import Article, ArticleState
+from articles.models import Article, ArticleState, Visibility
 from portal.indexer import get_index
 from search.index import Hit, Scope
 
@@ -32,6 +32,10 @@ class Results:
     pages: int
 
 
+VISIBILITY_FILTERS = frozenset(v.value for v in Visibility)
+STATE_FILTERS = frozenset(s.value for s in ArticleState)
+
+
 def scope_for(staff: bool) -> Scope:
     """Return the search scope: published articles, internal ones for staff only."""
     return Scope(
@@ -40,8 +44,11 @@ def scope_for(staff: bool) -> Scope:
     )
 
 
-def _authorised(session: Session, hits: tuple[Hit, ...], staff: bool) -> tuple[Found, ...]:
-    """Keep only hits whose article still exists and the reader may open, in hit order."""
+def _authorised(
+    session: Session, hits: tuple[Hit, ...], staff: bool, scope: Scope | None = None
+) -> tuple[Found, ...]:
+    """Keep only hits whose article still exists, is in scope and the reader may open."""
+    states = (scope or scope_for(staff)).states
     ids = [int(h.id) for h in hits]
     articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
     found = []
@@ -49,23 +56,57 @@ def _authorised(session: Session, hits: tuple[Hit, ...], staff: bool) -> tuple[F
         article = articles.get(int(hit.id))
         if (
             article is not None
-            and article.state is ArticleState.PUBLISHED
+            and article.state.value in states
             and may_read(article.state, article.visibility, staff)
         ):
             found.append(Found(hit=hit, article=article))
     return tuple(found)
 
 
+def narrowed_scope(staff: bool, visibility: str = "", state: str = "") -> Scope:
+    """Return the reader's scope, narrowed by the staff-only visibility and state filters."""
+    scope = scope_for(staff)
+    if not staff:
+        return scope
+    visibilities = frozenset({visibility}) if visibility in VISIBILITY_FILTERS else None
+    states = frozenset({state}) if state in STATE_FILTERS else scope.states
+    if state == "any":
+        states = frozenset(s.value for s in ArticleState)
+    return Scope(visibilities=visibilities or scope.visibilities, states=states)
+
+
 def search_articles(
-    session: Session, query: str, staff: bool, page: int = 1, category: str | None = None
+    session: Session,
+    query: str,
+    staff: bool,
+    page: int = 1,
+    category: str | None = None,
+    scope: Scope | None = None,
 ) -> Results:
     """Run a full-text search for the reader and return the page they may see."""
     per_page = int(current_app.config["SEARCH_PER_PAGE"])
-    result = get_index().search(
-        query, scope_for(staff), page=page, per_page=per_page, category=category
-    )
-    found = _authorised(session, result.hits, staff)
+    scope = scope or scope_for(staff)
+    result = get_index().search(query, scope, page=page, per_page=per_page, category=category)
+    found = _authorised(session, result.hits, staff, scope)
     return Results(found=found, total=result.total, page=result.page, pages=result.pages)
+
+
+def spelling_suggestion(query: str, staff: bool) -> str | None:
+    """Return a corrected query, only if every corrected word occurs in what the reader may see.
+
+    The index's vocabulary includes internal articles: a correction is offered only when
+    each changed word finds something in the reader's own scope, so none leaks.
+    """
+    index = get_index()
+    corrected = index.did_you_mean(query)
+    if not corrected or corrected.casefold() == query.casefold():
+        return None
+    typed = set(query.casefold().split())
+    changed = [w for w in corrected.split() if w.casefold() not in typed]
+    scope = scope_for(staff)
+    if all(index.search(word, scope, per_page=1).total for word in changed):
+        return corrected
+    return None
 
 
 def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Found, ...]:

@@ -13,7 +13,7 @@ from articles.models import Article, ArticleState, Category
 from articles.redaction import redact
 from portal.db import get_session
 from portal.kb.models import SearchLog
-from portal.kb.queries import search_articles
+from portal.kb.queries import narrowed_scope, search_articles, spelling_suggestion
 
 bp = Blueprint("kb", __name__)
 
@@ -122,13 +122,23 @@ def search() -> ResponseReturnValue:
     page = page_number()
     db = get_session()
     categories = db.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    staff = is_staff()
+    visibility = request.args.get("visibility", "") if staff else ""
+    state = request.args.get("state", "") if staff else ""
+    scope = narrowed_scope(staff, visibility, state)
     results = (
-        search_articles(db, query, is_staff(), page=page, category=category_slug) if query else None
+        search_articles(db, query, staff, page=page, category=category_slug, scope=scope)
+        if query
+        else None
     )
+    suggestion = spelling_suggestion(query, staff) if query else None
     search_id = log_search(query, results.total) if results is not None and page == 1 else None
     return render_template(
         "kb/search.html",
         search_id=search_id,
+        suggestion=suggestion,
+        visibility=visibility,
+        state=state,
         query=query,
         results=results,
         categories=categories,

@@ -268,3 +268,50 @@ def test_an_article_page_offers_this_solved_it_when_opened_from_the_request_form
     page = client.get(f"/articles/{article.id}?from=intake&q=wifi").get_data(as_text=True)
     assert "/requests/solved" in page
     assert "/requests/solved" not in client.get(f"/articles/{article.id}").get_data(as_text=True)
+
+
+def test_a_misspelled_search_offers_did_you_mean(make_article, client):
+    make_article(
+        "Printer offline after update", body="Restart the printer spooler.", category_slug="desktop"
+    )
+    page = client.get("/search?q=priner+ofline").get_data(as_text=True)
+    assert "Did you mean" in page and "printer offline" in page.lower()
+
+
+def test_did_you_mean_never_reveals_words_of_internal_articles(
+    make_article, client, make_user, login, make_client
+):
+    make_article(
+        "Rotate the kerberoast credentials",
+        visibility=Visibility.INTERNAL,
+        body="Kerberoast runbook.",
+    )
+    page = client.get("/search?q=kerberost").get_data(as_text=True)
+    assert "kerberoast" not in page.lower()
+    staff = make_client()
+    login(make_user(role=Role.TECHNICIAN), on=staff)
+    assert "kerberoast" in staff.get("/search?q=kerberost").get_data(as_text=True).lower()
+
+
+def test_staff_filter_search_by_visibility_and_state(make_article, make_user, login, client):
+    public = make_article("Laptop battery drains fast")
+    internal = make_article("Laptop battery RMA process", visibility=Visibility.INTERNAL)
+    draft = make_article("Laptop battery calibration", state=ArticleState.DRAFT)
+    login(make_user(role=Role.TECHNICIAN))
+    default = client.get("/search?q=laptop+battery").get_data(as_text=True)
+    assert lists(default, public) and lists(default, internal) and not lists(default, draft)
+    internal_only = client.get("/search?q=laptop+battery&visibility=internal").get_data(
+        as_text=True
+    )
+    assert lists(internal_only, internal) and not lists(internal_only, public)
+    drafts = client.get("/search?q=laptop+battery&state=draft").get_data(as_text=True)
+    assert lists(drafts, draft) and not lists(drafts, public)
+
+
+def test_users_cannot_widen_their_search_with_staff_filters(make_article, client):
+    make_article("Laptop battery RMA process", visibility=Visibility.INTERNAL)
+    draft = make_article("Laptop battery calibration", state=ArticleState.DRAFT)
+    page = client.get("/search?q=laptop+battery&visibility=internal&state=any").get_data(
+        as_text=True
+    )
+    assert "RMA" not in page and not lists(page, draft)
