@@ -23,7 +23,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
@@ -58,8 +57,6 @@ BM25_B = 0.75
 BM25_K1 = 1.2
 TITLE_B = 0.75
 PHRASINGS_B = 0.75
-TITLE_NEAR_BOOST = 0.5
-BODY_NEAR_BOOST = 0.25
 TITLE_CJK_BOOST = 1.0
 BODY_CJK_BOOST = 0.2
 PHRASINGS_CJK_BOOST = 0.2
@@ -70,14 +67,14 @@ EXPANSION_WEIGHT = 0.6
 MAX_SYNONYMS = 8
 # Words shorter than this are never corrected (too many neighbours within an edit).
 MIN_CORRECTED_LENGTH = 4
-PROXIMITY_SLOP = 3
-MAX_PROXIMITY_PAIRS = 8
 MAX_PHRASE_TERMS = 12
 
 # Bounds on what a user can make one query cost.
 MAX_QUERY_CHARS = 500
 # Longer queries keep only their rarest terms (a pasted ticket description).
 MAX_QUERY_TERMS = 24
+# ... and drop, when they do, the terms found in more than this share of the articles.
+COMMON_TERM_SHARE = 0.5
 MAX_PER_PAGE = 100
 # Seconds to wait for Whoosh's own lock, which only a foreign writer could hold.
 _WHOOSH_LOCK_TIMEOUT = 10.0
@@ -85,6 +82,16 @@ _WHOOSH_LOCK_TIMEOUT = 10.0
 _FILTER_CACHE_SIZE = 64
 # Bigger in-memory segments make a rebuild faster; it runs in one process at a time.
 _REBUILD_LIMIT_MB = 256
+
+
+class _ScoredOr(Or):  # type: ignore[misc]  # whoosh ships no type hints
+    """An Or that scores every match in one pass over the postings.
+
+    Whoosh's default for indexes over 5,000 documents is a binary tree of unions,
+    which is slow when every match is scored (optimize=False) over many clauses.
+    """
+
+    matcher_type = Or.ARRAY_MATCHER
 
 
 class IndexNotFound(Exception):
@@ -518,15 +525,6 @@ class SearchIndex:
             if 2 <= len(phrase) <= MAX_PHRASE_TERMS:
                 clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
                 clauses.append(Phrase("body", phrase, boost=BODY_PHRASE_BOOST))
-            for pair in _unique(pairwise(phrase))[:MAX_PROXIMITY_PAIRS]:
-                if pair[0] != pair[1]:
-                    words = list(pair)
-                    clauses.append(
-                        Phrase("title", words, slop=PROXIMITY_SLOP, boost=TITLE_NEAR_BOOST)
-                    )
-                    clauses.append(
-                        Phrase("body", words, slop=PROXIMITY_SLOP, boost=BODY_NEAR_BOOST)
-                    )
             grams = _unique(analysis.cjk_bigrams(text))[:MAX_QUERY_TERMS]
             for gram in grams:
                 clauses.append(Term("title_cjk", gram, boost=TITLE_CJK_BOOST))
@@ -545,7 +543,7 @@ class SearchIndex:
                 kept.update(other)
             # optimize=False scores every match, so the total is counted on the way
             # instead of by re-running the query.
-            results = reader.search(Or(clauses), scope, category, page * per_page, False)
+            results = reader.search(_ScoredOr(clauses), scope, category, page * per_page, False)
             if results is None:
                 return SearchPage((), 0, page, per_page)
             total = len(results)
@@ -724,7 +722,10 @@ def _most_informative(searcher: Any, terms: Sequence[str], keep: int) -> list[st
     meaning and the common ones cost the most to score.
     """
     frequency = {term: _document_frequency(searcher, term) for term in terms}
-    known = [term for term in terms if frequency[term] > 0] or list(terms)
+    # A term in most articles says next to nothing, and Whoosh's idf never drops below 1.
+    common = max(1, int(searcher.doc_count() * COMMON_TERM_SHARE))
+    known = [term for term in terms if 0 < frequency[term] <= common]
+    known = known or [term for term in terms if frequency[term] > 0] or list(terms)
     chosen = set(sorted(known, key=lambda term: (frequency[term], known.index(term)))[:keep])
     return [term for term in terms if term in chosen]
 
@@ -740,7 +741,7 @@ def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, s
             continue
         if corrector is None:
             corrector = searcher.corrector("spelling")
-        maxdist = 1 if len(word) < 6 else 2
+        maxdist = 1 if len(word) < 5 else 2
         suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
         if suggestions:
             fixes[word] = str(suggestions[0])

@@ -1,0 +1,99 @@
+"""Relevance features: CJK bigram fallback, synonyms, "Did you mean", long-query pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from search.index import Document, Scope, SearchIndex
+
+Add = Callable[..., Document]
+PUBLIC = Scope()
+
+
+def ids(index: SearchIndex, query: str) -> list[str]:
+    return [hit.id for hit in index.search(query, PUBLIC).hits]
+
+
+def suggested(index: SearchIndex, text: str) -> list[str]:
+    return [hit.id for hit in index.suggest(text, PUBLIC)]
+
+
+def test_chinese_bigrams_find_a_word_jieba_segments_differently(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("微粒贷额度怎么降低", "")
+    add("打印机无法打印", "")
+    # "粒贷" is no jieba word of either text: only the bigram field can match it.
+    assert ids(search_index, "粒贷") == [wanted.id]
+
+
+def test_a_half_typed_chinese_word_suggests_by_bigrams(search_index: SearchIndex, add: Add) -> None:
+    wanted = add("更换绑定还款的银行卡", "")
+    add("打印机无法打印", "")
+    assert suggested(search_index, "换绑定还")[:1] == [wanted.id]
+
+
+def test_a_complete_last_word_also_counts_as_a_word_in_suggestions(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("Printers that stop working", "")
+    add("Printing a document", "")
+    assert suggested(search_index, "printers stop")[:1] == [wanted.id]
+
+
+def test_a_half_typed_word_matches_past_phrasings(search_index: SearchIndex, add: Add) -> None:
+    wanted = add("Reset a password", "", phrasings=("forgotten credentials for the portal",))
+    add("Printer offline", "")
+    assert suggested(search_index, "forgotten creden") == [wanted.id]
+
+
+def test_synonyms_find_articles_written_with_another_word(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wifi = add("无线网络连接失败", "")
+    assert ids(search_index, "wifi") == []
+    search_index.set_synonyms([["wifi", "无线", "wireless"], ["连不上", "无法连接", "连接失败"]])
+    assert ids(search_index, "wifi") == [wifi.id]
+    assert ids(search_index, "Wi-Fi") == [wifi.id]
+    assert suggested(search_index, "wireless ") == [wifi.id]
+
+
+def test_typed_words_rank_above_their_synonyms(search_index: SearchIndex, add: Add) -> None:
+    laptop = add("Laptop battery drains", "")
+    notebook = add("Notebook battery drains", "")
+    search_index.set_synonyms([["laptop", "notebook"]])
+    assert ids(search_index, "notebook battery") == [notebook.id, laptop.id]
+
+
+def test_replacing_synonyms_forgets_the_old_groups(search_index: SearchIndex, add: Add) -> None:
+    add("Notebook battery drains", "")
+    search_index.set_synonyms([["laptop", "notebook"]])
+    search_index.set_synonyms([])
+    assert ids(search_index, "laptop") == []
+
+
+def test_did_you_mean_corrects_words_the_index_does_not_know(
+    search_index: SearchIndex, add: Add
+) -> None:
+    add("Strikethrough text in Gmail", "Use the formatting toolbar.")
+    assert search_index.did_you_mean("stikethrough in gmial") == "strikethrough in gmail"
+    assert search_index.did_you_mean("strikethrough text") is None
+    assert search_index.did_you_mean("zzzzqqqq") is None
+    assert search_index.did_you_mean("打印机") is None
+
+
+def test_a_misspelled_word_still_finds_its_article(search_index: SearchIndex, add: Add) -> None:
+    wanted = add("Strikethrough text in Gmail", "")
+    add("Delete a Facebook account", "")
+    assert ids(search_index, "stikethrough")[:1] == [wanted.id]
+
+
+def test_a_ticket_length_query_keeps_its_rare_words(search_index: SearchIndex, add: Add) -> None:
+    wanted = add("Outlook crashes with error 0x8007000d", "")
+    common = [f"common{chr(97 + n)}" for n in range(26)]
+    for n in range(30):
+        add(f"Article {n}", " ".join(common))
+    # 28 known words, more than a query keeps: the two rare ones must survive the cut.
+    hits = search_index.search(" ".join([*common, "outlook", "0x8007000d"]), PUBLIC).hits
+    assert hits[0].id == wanted.id
+    assert ("0x8007000d", True) in hits[0].title_segments
