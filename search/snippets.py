@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 from typing import NamedTuple
 
-from search.analysis import is_cjk, spans
+from search.analysis import Span, is_cjk, spans
 
 Segments = tuple[tuple[str, bool], ...]
 
@@ -23,6 +24,12 @@ _SENTENCE_END = re.compile(r"[.!?;。！？；\n]\s*")
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=128)
+def _spans(text: str) -> tuple[Span, ...]:
+    """Analysed words of a text; the same popular articles come back query after query."""
+    return tuple(spans(text))
+
+
 class _Match(NamedTuple):
     start: int
     end: int
@@ -32,7 +39,7 @@ class _Match(NamedTuple):
 def _matches(text: str, terms: Collection[str], prefixes: Collection[str]) -> list[_Match]:
     """Return merged character ranges of ``text`` matching a term or a prefix."""
     found: list[_Match] = []
-    for span in spans(text[:_SCAN_LIMIT]):
+    for span in _spans(text[:_SCAN_LIMIT]):
         keys = {span.term} if span.term in terms else set()
         if prefixes:
             keys.update(prefix for prefix in prefixes if span.word.startswith(prefix))

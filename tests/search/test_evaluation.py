@@ -20,11 +20,11 @@ from search.evaluation import (
 
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
 # Regression floors, just below what docs/search-quality.md measures.
-STACKFAQ_MRR = 0.0
-STACKFAQ_NDCG = 0.0
-STACKFAQ_TYPING_MRR = 0.0
-BQ_MRR = 0.0
-BQ_TYPING_MRR = 0.0
+STACKFAQ_MRR = 0.79
+STACKFAQ_NDCG = 0.745
+STACKFAQ_TYPING_MRR = 0.38
+BQ_MRR = 0.285
+BQ_TYPING_MRR = 0.155
 
 
 def test_metrics_of_a_known_ranking():
@@ -134,11 +134,12 @@ def test_english_suggestions_on_half_typed_stackfaq_dev_stay_above_the_baseline(
 
 @_bench("bq")
 def test_chinese_relevance_on_bq_dev_stays_above_the_baseline():
-    metrics = evaluate(BENCH / "bq", "dev")
+    # Every 4th query (614 of 2,454) keeps the test near 30 s.
+    metrics = evaluate(BENCH / "bq", "dev", every=4)
     assert metrics.mrr >= BQ_MRR
 
 
 @_bench("bq")
 def test_chinese_suggestions_on_half_typed_bq_dev_stay_above_the_baseline():
-    metrics = evaluate(BENCH / "bq", "dev", "typing")
+    metrics = evaluate(BENCH / "bq", "dev", "typing", every=2)
     assert metrics.mrr >= BQ_TYPING_MRR
