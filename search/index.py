@@ -164,30 +164,41 @@ class _Reader:
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
-        self._filters: dict[tuple[Scope, str | None], set[int]] = {}
+        self._filters: dict[tuple[Scope, str | None, str | None], set[int]] = {}
 
-    def allowed(self, scope: Scope, category: str | None) -> set[int]:
+    def allowed(self, scope: Scope, category: str | None, tag: str | None = None) -> set[int]:
         """Return the document numbers ``scope`` may see, computed once per searcher."""
-        key = (scope, category)
+        key = (scope, category, tag)
         docnums = self._filters.get(key)
         if docnums is None:
             if len(self._filters) >= _FILTER_CACHE_SIZE:
                 self._filters.clear()
             docnums = self._filters[key] = set(
-                self.searcher.docs_for_query(_scope_filter(scope, category))
+                self.searcher.docs_for_query(_scope_filter(scope, category, tag))
             )
         return docnums
 
     def search(
-        self, query: Any, scope: Scope, category: str | None, limit: int, optimize: bool = True
+        self,
+        query: Any,
+        scope: Scope,
+        category: str | None,
+        limit: int,
+        optimize: bool = True,
+        tag: str | None = None,
+        newest_first: bool = False,
     ) -> Any | None:
         """Run ``query`` over what ``scope`` allows; None when it allows no document.
 
         Whoosh reads an empty filter set as no filter at all: never hand it one.
         """
-        allowed = self.allowed(scope, category)
+        allowed = self.allowed(scope, category, tag)
         if not allowed:
             return None
+        if newest_first:
+            return self.searcher.search(
+                query, limit=limit, filter=allowed, sortedby="updated", reverse=True
+            )
         return self.searcher.search(query, limit=limit, filter=allowed, optimize=optimize)
 
 
@@ -255,14 +266,16 @@ def _fields(document: Document) -> dict[str, Any]:
     return fields
 
 
-def _scope_filter(scope: Scope, category: str | None) -> Any:
-    """Return the query matching what ``scope`` (and ``category``) allows."""
+def _scope_filter(scope: Scope, category: str | None, tag: str | None = None) -> Any:
+    """Return the query matching what ``scope`` (and ``category`` and ``tag``) allows."""
     parts = [
         Or([Term("visibility", value) for value in sorted(scope.visibilities)]),
         Or([Term("state", value) for value in sorted(scope.states)]),
     ]
     if category is not None:
         parts.append(Term("category", category))
+    if tag is not None:
+        parts.append(Term("tags", tag.lower()))
     return And(parts)
 
 
@@ -500,10 +513,13 @@ class SearchIndex:
         page: int = 1,
         per_page: int = 10,
         category: str | None = None,
+        tag: str | None = None,
+        newest_first: bool = False,
     ) -> SearchPage:
         """Return one page of articles matching the words of ``query`` within ``scope``.
 
         ``query`` is only ever analysed into words: Whoosh's query syntax means nothing.
+        Results are ranked by relevance, or by last update when ``newest_first``.
         """
         page = max(1, page)
         per_page = min(max(1, per_page), MAX_PER_PAGE)
@@ -543,7 +559,9 @@ class SearchIndex:
                 kept.update(other)
             # optimize=False scores every match, so the total is counted on the way
             # instead of by re-running the query.
-            results = reader.search(_ScoredOr(clauses), scope, category, page * per_page, False)
+            results = reader.search(
+                _ScoredOr(clauses), scope, category, page * per_page, False, tag, newest_first
+            )
             if results is None:
                 return SearchPage((), 0, page, per_page)
             total = len(results)

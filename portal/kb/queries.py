@@ -82,11 +82,21 @@ def search_articles(
     page: int = 1,
     category: str | None = None,
     scope: Scope | None = None,
+    tag: str | None = None,
+    newest_first: bool = False,
 ) -> Results:
     """Run a full-text search for the reader and return the page they may see."""
     per_page = int(current_app.config["SEARCH_PER_PAGE"])
     scope = scope or scope_for(staff)
-    result = get_index().search(query, scope, page=page, per_page=per_page, category=category)
+    result = get_index().search(
+        query,
+        scope,
+        page=page,
+        per_page=per_page,
+        category=category,
+        tag=tag,
+        newest_first=newest_first,
+    )
     found = _authorised(session, result.hits, staff, scope)
     return Results(found=found, total=result.total, page=result.page, pages=result.pages)
 

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, update
 from articles.lifecycle import may_read, readable_visibilities
 from articles.models import Article, ArticleState, Category
 from articles.redaction import redact
+from articles.service import MAX_TAG_CHARS
 from portal.db import get_session
 from portal.kb.models import SearchLog
 from portal.kb.queries import narrowed_scope, search_articles, spelling_suggestion
@@ -19,6 +20,7 @@ bp = Blueprint("kb", __name__)
 
 MAX_QUERY_CHARS = 500
 MAX_LOGGED_QUERY = 200
+SORTS = ("relevance", "newest")
 
 
 def is_staff() -> bool:
@@ -126,8 +128,21 @@ def search() -> ResponseReturnValue:
     visibility = request.args.get("visibility", "") if staff else ""
     state = request.args.get("state", "") if staff else ""
     scope = narrowed_scope(staff, visibility, state)
+    tag = request.args.get("tag", "").strip().lower()[:MAX_TAG_CHARS] or None
+    sort = request.args.get("sort", "relevance")
+    if sort not in SORTS:
+        abort(400, description=_("Sort by relevance or newest."))
     results = (
-        search_articles(db, query, staff, page=page, category=category_slug, scope=scope)
+        search_articles(
+            db,
+            query,
+            staff,
+            page=page,
+            category=category_slug,
+            scope=scope,
+            tag=tag,
+            newest_first=sort == "newest",
+        )
         if query
         else None
     )
@@ -137,6 +152,8 @@ def search() -> ResponseReturnValue:
         "kb/search.html",
         search_id=search_id,
         suggestion=suggestion,
+        tag=tag,
+        sort=sort,
         visibility=visibility,
         state=state,
         query=query,

@@ -315,3 +315,21 @@ def test_users_cannot_widen_their_search_with_staff_filters(make_article, client
         as_text=True
     )
     assert "RMA" not in page and not lists(page, draft)
+
+
+def test_search_filters_by_tag_and_sorts_by_recency(db, make_article, client):
+    older = make_article("Outlook search finds nothing", tags=("outlook",))
+    newer = make_article("Outlook search index rebuild", tags=("outlook", "index"))
+    untagged = make_article("Outlook search is slow")
+    page = client.get("/search?q=outlook+search&tag=index").get_data(as_text=True)
+    assert lists(page, newer) and not lists(page, older) and not lists(page, untagged)
+    newest = client.get("/search?q=outlook+search&sort=newest").get_data(as_text=True)
+    positions = [newest.index(f"/articles/{a.id}/") for a in (untagged, newer, older)]
+    assert positions == sorted(positions)
+    assert client.get("/search?q=outlook&sort=sideways").status_code == 400
+
+
+def test_an_article_tag_links_to_a_tag_filtered_search(make_article, client):
+    article = make_article("Shared mailbox missing", tags=("mailbox",))
+    page = client.get(f"/articles/{article.id}").get_data(as_text=True)
+    assert "tag=mailbox" in page
