@@ -143,6 +143,7 @@ def _verdict(value: float, target: float | None, smaller_is_better: bool) -> str
 def _number(value: float) -> str:
     if value != value:  # NaN: nothing measured
         return "–"
+    value = float(value)
     if value.is_integer():
         return f"{int(value):,}"
     if abs(value) >= 100:

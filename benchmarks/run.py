@@ -432,15 +432,15 @@ class Server:
         except OSError:
             return []
 
-    def worker_rss_mb(self) -> list[float]:
-        """Return each worker's VmRSS in MB."""
+    def worker_rss_mb(self, field: str = "VmRSS") -> list[float]:
+        """Return each worker's VmRSS (or RssAnon, RssFile…) in MB."""
         sizes = []
         for pid in self.workers():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
-            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            match = re.search(rf"{field}:\s+(\d+) kB", status)
             if match:
                 sizes.append(round(int(match.group(1)) / 1024, 1))
         return sizes
@@ -640,6 +640,9 @@ def bench_http(
         log(f"http: {TYPISTS} typists for {load_seconds:.0f} s")
         result["loaded"] = load_test(server.port, cookie, phrases, load_seconds)
         result["rss_after_load_mb"] = server.worker_rss_mb()
+        # Anonymous memory versus mapped index files (Whoosh mmaps its segment files).
+        result["rss_anon_after_load_mb"] = server.worker_rss_mb("RssAnon")
+        result["rss_file_after_load_mb"] = server.worker_rss_mb("RssFile")
     unloaded = result["unloaded"]["ms"]["p95"]
     result["loaded_p95_ratio"] = round(result["loaded"]["ms"]["p95"] / unloaded, 2)
     log("http: default rate limit, one too-fast typist")
@@ -734,6 +737,31 @@ def run_size(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def code_version() -> dict[str, Any]:
+    """Return the commit and uncommitted changes of the measured code (search/ changes often)."""
+    import hashlib
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - fixed git arguments
+            ["git", *args],  # noqa: S607 - git from PATH, like make
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": git("status", "--porcelain", "--", "search", "articles", "portal").splitlines(),
+        "search_sha256": {
+            path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            for path in sorted((ROOT / "search").glob("*.py"))
+        },
+    }
+
+
 def machine() -> dict[str, Any]:
     """Return a description of the machine the figures come from."""
     return {
@@ -768,9 +796,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         log("loading man pages")
         pages = corpus.load_man_pages(SEED)
+    version = code_version()
     for size in [] if args.report_only else sizes:
         figures = run_size(size, pages, args.load_seconds, args.reuse_index)
         figures["machine"] = machine()
+        figures["code"] = version
         reuse = " BENCH_REUSE_INDEX=1" if args.reuse_index else ""
         figures["command"] = f"make bench BENCH_SIZES={args.sizes}{reuse}"
         (RESULTS / f"bench-{size}.json").write_text(json.dumps(figures, indent=2) + "\n")
