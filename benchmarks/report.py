@@ -200,7 +200,7 @@ def update_document(existing: str, summary: dict[str, Figures]) -> str:
     block = f"{BEGIN}\n{render_markdown(summary)}{END}\n"
     if BEGIN in existing and END in existing:
         head, rest = existing.split(BEGIN, 1)
-        return head + block + rest.split(END, 1)[1].lstrip("\n")
+        return head + block + "\n" + rest.split(END, 1)[1].lstrip("\n")
     return "# Performance\n\n" + block
 
 
