@@ -18,6 +18,8 @@ from pathlib import Path
 
 import rjieba
 
+from portal.demo import DEFAULT_CATEGORIES
+
 MAN_ROOT = Path("/usr/share/man")
 # Reading every page takes a while and adds little variety; a seeded sample is enough.
 MAN_PAGES = 4000
@@ -25,15 +27,7 @@ MAN_PAGES = 4000
 PAGES_PER_FAMILY = 12
 CHINESE_SHARE = 0.12
 INTERNAL_SHARE = 0.15
-CATEGORIES = (
-    "desktop",
-    "software",
-    "network",
-    "business-systems",
-    "backup",
-    "security",
-    "assets",
-)
+CATEGORIES = tuple(slug for slug, _name_en, _name_zh in DEFAULT_CATEGORIES)
 SKIPPED_SECTIONS = {"SYNOPSIS", "AUTHOR", "AUTHORS", "COPYRIGHT", "SEE ALSO", "REPORTING BUGS"}
 TEXT_MACROS = {"B", "I", "BI", "BR", "IB", "IR", "RB", "RI", "SM", "SB"}
 

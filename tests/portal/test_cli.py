@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 
 from portal.auth.models import Role, User
 from portal.cli import main
+from portal.demo import DEFAULT_CATEGORIES
 
 
 @pytest.fixture
@@ -46,15 +47,8 @@ def test_init_db_migrates_and_creates_the_default_categories(cli, database_url):
     with engine.connect() as connection:
         slugs = {r[0] for r in connection.execute(text("SELECT slug FROM categories"))}
     engine.dispose()
-    assert {
-        "desktop",
-        "software",
-        "network",
-        "business-systems",
-        "backup",
-        "security",
-        "assets",
-    } <= slugs
+    assert {slug for slug, _en, _zh in DEFAULT_CATEGORIES} <= slugs
+    assert len(DEFAULT_CATEGORIES) == 7
 
 
 def test_create_admin_asks_for_the_password_twice(cli, database_url):
