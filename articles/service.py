@@ -46,14 +46,15 @@ class ArticleFields:
     tags: tuple[str, ...] = ()
 
 
+def split_list(text: str) -> tuple[str, ...]:
+    """Split on ASCII or Chinese commas; entries whitespace-collapsed, blanks and repeats gone."""
+    entries = (" ".join(raw.split()) for raw in text.replace("，", ",").split(","))
+    return tuple(dict.fromkeys(entry for entry in entries if entry))
+
+
 def parse_tags(text: str) -> tuple[str, ...]:
-    """Split a comma-separated tag list (ASCII or Chinese commas), trimmed and de-duplicated."""
-    seen: dict[str, None] = {}
-    for raw in text.replace("，", ",").split(","):
-        tag = " ".join(raw.split()).lower()
-        if tag:
-            seen.setdefault(tag, None)
-    return tuple(seen)
+    """Split a comma-separated tag list into lower-case tags, de-duplicated."""
+    return tuple(dict.fromkeys(tag.lower() for tag in split_list(text)))
 
 
 def _validate(session: Session, fields: ArticleFields) -> None:

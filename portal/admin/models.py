@@ -8,6 +8,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from articles.models import Base, UTCDateTime, utcnow
+from articles.service import split_list
 
 
 class SynonymGroup(Base):
@@ -21,4 +22,4 @@ class SynonymGroup(Base):
 
     def words(self) -> list[str]:
         """Return the group's entries, split on commas (ASCII or Chinese)."""
-        return [w.strip() for w in self.terms.replace("，", ",").split(",") if w.strip()]
+        return list(split_list(self.terms))

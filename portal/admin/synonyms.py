@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from articles.service import split_list
 from portal.admin.models import SynonymGroup
 from search.index import SearchIndex
 
@@ -18,12 +19,7 @@ class InvalidSynonyms(ValueError):
 
 def parse_group(text: str) -> list[str]:
     """Split 'wifi, 无线, wireless' into its entries; at least two distinct ones."""
-    words: dict[str, None] = {}
-    for raw in text.replace("，", ",").split(","):
-        word = " ".join(raw.split())
-        if word:
-            words.setdefault(word, None)
-    entries = list(words)
+    entries = list(split_list(text))
     if len(entries) < 2:
         raise InvalidSynonyms("A synonym group needs at least two comma-separated entries.")
     if len(entries) > MAX_GROUP_WORDS or len(", ".join(entries)) > MAX_GROUP_CHARS:

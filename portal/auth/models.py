@@ -73,6 +73,10 @@ class User(Base):
         """Return the token of the session this user object was loaded for."""
         return self.session_token
 
+    def identifiers(self) -> list[str]:
+        """Return the name, username, e-mail and phone that identify this person (to redact)."""
+        return [v for v in (self.display_name, self.username, self.email, self.phone) if v]
+
     def has_role(self, role: Role) -> bool:
         """Return whether this user's role includes ``role``."""
         return self.role.rank >= role.rank

@@ -115,8 +115,8 @@ def solved() -> ResponseReturnValue:
     )
     article.helpful_count += 1
     user = db.get(User, current_user.id)
-    names = (user.display_name, user.username, user.email, user.phone) if user else ()
-    learn_phrasing(db, article, request.form.get("q", ""), "deflection", [n for n in names if n])
+    names = user.identifiers() if user else []
+    learn_phrasing(db, article, request.form.get("q", ""), "deflection", names)
     db.commit()
     flash(_("Glad that helped — no ticket was needed."), "info")
     return redirect(url_for("kb.article", article_id=article.id, solved=1))

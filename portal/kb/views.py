@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 
 from articles.lifecycle import may_read, readable_visibilities
 from articles.models import Article, ArticleState, Category
@@ -36,14 +36,19 @@ def page_number() -> int:
     return int(raw)
 
 
-def _published(staff: bool) -> Select[tuple[Article]]:
-    visibilities = readable_visibilities(staff)
-    return select(Article).where(
-        Article.state == ArticleState.PUBLISHED, Article.visibility.in_(visibilities)
+def _readable(staff: bool) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for published articles the reader may see (internal ones for staff)."""
+    return (
+        Article.state == ArticleState.PUBLISHED,
+        Article.visibility.in_(readable_visibilities(staff)),
     )
 
 
-def log_search(query: str, results: int) -> int | None:
+def _published(staff: bool) -> Select[tuple[Article]]:
+    return select(Article).where(*_readable(staff))
+
+
+def log_search(query: str, results: int) -> int:
     """Log a search (query redacted and capped) for the reports; return its id for clicks."""
     with current_app.extensions["solveloop.write_sessions"]() as db:
         entry = SearchLog(
@@ -74,11 +79,10 @@ def home() -> ResponseReturnValue:
     """Search box, categories with article counts, recently updated articles."""
     db = get_session()
     staff = is_staff()
-    visibilities = readable_visibilities(staff)
     counts = dict(
         db.execute(
             select(Article.category_id, func.count())
-            .where(Article.state == ArticleState.PUBLISHED, Article.visibility.in_(visibilities))
+            .where(*_readable(staff))
             .group_by(Article.category_id)
         ).all()
     )

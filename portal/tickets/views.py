@@ -37,13 +37,7 @@ def _me() -> User:
 def people_of(ticket: Ticket) -> list[str]:
     """Return the names, usernames, e-mails and phones of the people on a ticket (to redact)."""
     people = {ticket.requester, ticket.assignee, ticket.recorded_by}
-    return [
-        value
-        for person in people
-        if person is not None
-        for value in (person.display_name, person.username, person.email, person.phone)
-        if value
-    ]
+    return [value for person in people if person is not None for value in person.identifiers()]
 
 
 def ticket_for_reader(ticket_id: int) -> Ticket:
