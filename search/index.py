@@ -26,12 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import index as whoosh_index
-from whoosh import scoring
+from whoosh import scoring as whoosh_scoring
 from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, Or, Phrase, Term
 
-from search import analysis
+from search import analysis, scoring, spelling
 from search.schema import STATES, VISIBILITIES, build_schema
 from search.snippets import Segments, highlight, snippet
 
@@ -58,6 +60,13 @@ BM25_B = 0.75
 BM25_K1 = 1.2
 TITLE_B = 0.75
 PHRASINGS_B = 0.75
+# Length normalisation per field where it differs from BM25_B.
+_FIELD_B = {
+    "title": TITLE_B,
+    "phrasings": PHRASINGS_B,
+    "title_cjk": TITLE_B,
+    "phrasings_cjk": PHRASINGS_B,
+}
 TITLE_CJK_BOOST = 1.0
 BODY_CJK_BOOST = 0.2
 PHRASINGS_CJK_BOOST = 0.2
@@ -85,16 +94,6 @@ _FILTER_CACHE_SIZE = 64
 _REBUILD_LIMIT_MB = 256
 # Searchers read segment files with plain reads (see _open_for_reading).
 _MMAP_SEGMENTS = False
-
-
-class _ScoredOr(Or):  # type: ignore[misc]  # whoosh ships no type hints
-    """An Or that scores every match in one pass over the postings.
-
-    Whoosh's default for indexes over 5,000 documents is a binary tree of unions,
-    which is slow when every match is scored (optimize=False) over many clauses.
-    """
-
-    matcher_type = Or.ARRAY_MATCHER
 
 
 class IndexNotFound(Exception):
@@ -163,46 +162,49 @@ class SearchPage:
 
 
 class _Reader:
-    """One open Whoosh searcher and the scope filters computed on it."""
+    """One open Whoosh searcher, its array scorer and the scope filters computed on it."""
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
-        self._filters: dict[tuple[Scope, str | None, str | None], set[int]] = {}
+        self.scorer = scoring.ArrayScorer(searcher, BM25_K1, BM25_B, _FIELD_B)
+        self._filters: dict[tuple[Scope, str | None, str | None], npt.NDArray[np.bool_]] = {}
 
-    def allowed(self, scope: Scope, category: str | None, tag: str | None = None) -> set[int]:
-        """Return the document numbers ``scope`` may see, computed once per searcher."""
+    def allowed(
+        self, scope: Scope, category: str | None, tag: str | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Return which documents ``scope`` may see (a mask), computed once per searcher."""
         key = (scope, category, tag)
-        docnums = self._filters.get(key)
-        if docnums is None:
+        mask = self._filters.get(key)
+        if mask is None:
             if len(self._filters) >= _FILTER_CACHE_SIZE:
                 self._filters.clear()
-            docnums = self._filters[key] = set(
-                self.searcher.docs_for_query(_scope_filter(scope, category, tag))
+            mask = np.zeros(self.scorer.size, dtype=np.bool_)
+            docnums = np.fromiter(
+                self.searcher.docs_for_query(_scope_filter(scope, category, tag)), dtype=np.int64
             )
-        return docnums
+            mask[docnums] = True
+            self._filters[key] = mask
+        return mask
 
-    def search(
+    def rank(
         self,
-        query: Any,
+        clauses: Sequence[Any],
         scope: Scope,
         category: str | None,
         limit: int,
-        optimize: bool = True,
         tag: str | None = None,
         newest_first: bool = False,
-    ) -> Any | None:
-        """Run ``query`` over what ``scope`` allows; None when it allows no document.
+    ) -> scoring.Ranking:
+        """Return the best documents for the sum of ``clauses`` among what ``scope`` allows."""
+        newest = self.scorer.sort_values("updated") if newest_first else None
+        return scoring.rank(self.scorer, clauses, self.allowed(scope, category, tag), limit, newest)
 
-        Whoosh reads an empty filter set as no filter at all: never hand it one.
-        """
-        allowed = self.allowed(scope, category, tag)
-        if not allowed:
-            return None
-        if newest_first:
-            return self.searcher.search(
-                query, limit=limit, filter=allowed, sortedby="updated", reverse=True
-            )
-        return self.searcher.search(query, limit=limit, filter=allowed, optimize=optimize)
+    def hits(self, ranking: scoring.Ranking, skip: int = 0) -> list[tuple[dict[str, Any], float]]:
+        """Return the stored fields and score of the ranked documents after ``skip``."""
+        return [
+            (self.searcher.stored_fields(docnum), score)
+            for docnum, score in zip(ranking.docnums[skip:], ranking.scores[skip:], strict=True)
+        ]
 
 
 class _Generation:
@@ -567,15 +569,9 @@ class SearchIndex:
                 clauses.extend(_all_terms("body", other, BODY_BOOST * EXPANSION_WEIGHT))
                 clauses.extend(_all_terms("phrasings", other, PHRASINGS_BOOST * EXPANSION_WEIGHT))
                 kept.update(other)
-            # optimize=False scores every match, so the total is counted on the way
-            # instead of by re-running the query.
-            results = reader.search(
-                _ScoredOr(clauses), scope, category, page * per_page, False, tag, newest_first
-            )
-            if results is None:
-                return SearchPage((), 0, page, per_page)
-            total = len(results)
-            found = [(hit.fields(), hit.score) for hit in results[(page - 1) * per_page :]]
+            ranking = reader.rank(clauses, scope, category, page * per_page, tag, newest_first)
+            total = ranking.total
+            found = reader.hits(ranking, (page - 1) * per_page)
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
         return SearchPage(hits, total, page, per_page)
 
@@ -619,15 +615,12 @@ class SearchIndex:
                 _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
             )
         with self._reader() as reader:
-            results = reader.search(Or(clauses), scope, None, limit)
-            if results is None:
-                return ()
-            if results.scored_length() < limit and words:
-                # Body postings are long and slow to score; most keystrokes never need them.
+            ranking = reader.rank(clauses, scope, None, limit)
+            if ranking.total < limit and words:
+                # Body text only fills the list when titles and phrasings run short.
                 clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in words)
-                wider = reader.search(Or(clauses), scope, None, limit)
-                results = results if wider is None else wider
-            found = [(hit.fields(), hit.score) for hit in results]
+                ranking = reader.rank(clauses, scope, None, limit)
+            found = reader.hits(ranking)
         prefixes = (prefix,) if prefix else ()
         return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
 
@@ -727,13 +720,8 @@ def _open_for_reading(directory: Path) -> Any:
 
 def _weighting() -> Any:
     """Return BM25F with our length normalisation: titles are short and even."""
-    return scoring.BM25F(
-        B=BM25_B,
-        K1=BM25_K1,
-        title_B=TITLE_B,
-        phrasings_B=PHRASINGS_B,
-        title_cjk_B=TITLE_B,
-        phrasings_cjk_B=PHRASINGS_B,
+    return whoosh_scoring.BM25F(
+        B=BM25_B, K1=BM25_K1, **{f"{field}_B": b for field, b in _FIELD_B.items()}
     )
 
 
@@ -771,18 +759,15 @@ def _most_informative(searcher: Any, terms: Sequence[str], keep: int) -> list[st
 def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Return unknown English word -> the closest known word of the index vocabulary."""
     fixes: dict[str, str] = {}
-    corrector = None
     for word, term in words[:MAX_QUERY_TERMS]:
         if word in fixes or len(word) < MIN_CORRECTED_LENGTH:
             continue
         if _document_frequency(searcher, term) or searcher.doc_frequency("spelling", word):
             continue
-        if corrector is None:
-            corrector = searcher.corrector("spelling")
         maxdist = 1 if len(word) < 5 else 2
-        suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
-        if suggestions:
-            fixes[word] = str(suggestions[0])
+        closest = spelling.closest_word(searcher, "spelling", word, maxdist)
+        if closest:
+            fixes[word] = closest
     return fixes
 
 
