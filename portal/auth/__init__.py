@@ -23,10 +23,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     """Return the user of a live server-side session; deleted sessions sign the browser out."""
-    auth = get_session().scalar(select(AuthSession).where(AuthSession.token == token))
-    if auth is None or not auth.user.active:
+    # One query for session and user: this runs on every request, suggestions included.
+    user = get_session().scalar(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token == token, User.active.is_(True))
+    )
+    if user is None:
         return None
-    user = auth.user
     user.session_token = token
     return user
 

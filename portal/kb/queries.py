@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from articles.lifecycle import may_read, readable_visibilities
-from articles.models import Article, ArticleState, Visibility
+from articles.models import Article, ArticleState, Category, Visibility
 from portal.indexer import get_index
 from search.index import Hit, Scope
 
@@ -20,6 +20,15 @@ class Found:
 
     hit: Hit
     article: Article
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An as-you-type hit the reader may open: its article's id and category, nothing more."""
+
+    hit: Hit
+    article_id: int
+    category: Category | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,14 @@ VISIBILITY_FILTERS = frozenset(v.value for v in Visibility)
 STATE_FILTERS = frozenset(s.value for s in ArticleState)
 
 
+def readable(staff: bool) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for published articles the reader may see (internal ones for staff)."""
+    return (
+        Article.state == ArticleState.PUBLISHED,
+        Article.visibility.in_(readable_visibilities(staff)),
+    )
+
+
 def scope_for(staff: bool) -> Scope:
     """Return the search scope: published articles, internal ones for staff only."""
     return Scope(
@@ -48,6 +65,8 @@ def _authorised(
     session: Session, hits: tuple[Hit, ...], staff: bool, scope: Scope | None = None
 ) -> tuple[Found, ...]:
     """Keep only hits whose article still exists, is in scope and the reader may open."""
+    if not hits:
+        return ()
     states = (scope or scope_for(staff)).states
     ids = [int(h.id) for h in hits]
     articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
@@ -119,8 +138,24 @@ def spelling_suggestion(query: str, staff: bool) -> str | None:
     return None
 
 
-def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Found, ...]:
-    """Return up to SUGGEST_LIMIT as-you-type suggestions the reader may open."""
+def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Suggestion, ...]:
+    """Return up to SUGGEST_LIMIT as-you-type suggestions the reader may open.
+
+    Every hit is re-checked in the database, like search results, but with one query for
+    just what the list shows: this runs on every keystroke.
+    """
     limit = int(current_app.config["SUGGEST_LIMIT"])
     hits = get_index().suggest(text, scope_for(staff), limit=limit)
-    return _authorised(session, hits, staff)
+    if not hits:
+        return ()
+    rows = session.execute(
+        select(Article.id, Category)
+        .outerjoin(Category, Article.category_id == Category.id)
+        .where(Article.id.in_([int(h.id) for h in hits]), *readable(staff))
+    )
+    categories: dict[int, Category | None] = dict(rows.all())
+    return tuple(
+        Suggestion(hit=hit, article_id=int(hit.id), category=categories[int(hit.id)])
+        for hit in hits
+        if int(hit.id) in categories
+    )

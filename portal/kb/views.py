@@ -6,15 +6,15 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import Select, func, select, update
 
-from articles.lifecycle import may_read, readable_visibilities
-from articles.models import Article, ArticleState, Category
+from articles.lifecycle import may_read
+from articles.models import Article, Category
 from articles.redaction import redact
 from articles.service import MAX_TAG_CHARS
 from portal.db import get_session
 from portal.kb.models import SearchLog
-from portal.kb.queries import narrowed_scope, search_articles, spelling_suggestion
+from portal.kb.queries import narrowed_scope, readable, search_articles, spelling_suggestion
 
 bp = Blueprint("kb", __name__)
 
@@ -36,16 +36,8 @@ def page_number() -> int:
     return int(raw)
 
 
-def _readable(staff: bool) -> tuple[ColumnElement[bool], ...]:
-    """Conditions for published articles the reader may see (internal ones for staff)."""
-    return (
-        Article.state == ArticleState.PUBLISHED,
-        Article.visibility.in_(readable_visibilities(staff)),
-    )
-
-
 def _published(staff: bool) -> Select[tuple[Article]]:
-    return select(Article).where(*_readable(staff))
+    return select(Article).where(*readable(staff))
 
 
 def log_search(query: str, results: int) -> int:
@@ -82,7 +74,7 @@ def home() -> ResponseReturnValue:
     counts = dict(
         db.execute(
             select(Article.category_id, func.count())
-            .where(*_readable(staff))
+            .where(*readable(staff))
             .group_by(Article.category_id)
         ).all()
     )

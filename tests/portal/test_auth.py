@@ -1,9 +1,9 @@
 """Signing in and out, sessions ended on the server, safe redirects, rate limits, languages."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from portal.auth.models import AuthSession, Role
+from portal.auth.models import AuthSession, Role, User
 from tests.conftest import PASSWORD
 
 
@@ -60,6 +60,28 @@ def test_logout_ends_the_session_on_the_server_so_a_replayed_cookie_is_worthless
     assert replay.get("/tickets").status_code == 302
 
 
+def test_a_replayed_cookie_gets_no_suggestions_after_logout(app, client, make_user, login):
+    login(make_user())
+    cookie = client.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert client.get("/requests/suggest?q=printer").status_code == 200
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie.value)
+    response = replay.get("/requests/suggest?q=printer")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_disabling_an_account_signs_out_its_live_sessions(db, client, make_user, login):
+    user = make_user()
+    login(user)
+    assert client.get("/requests/suggest?q=printer").status_code == 200
+    db.execute(update(User).where(User.id == user.id).values(active=False))
+    db.commit()
+    assert client.get("/requests/suggest?q=printer").status_code == 302
+    assert client.get("/tickets").status_code == 302
+
+
 def test_changing_the_password_signs_out_other_sessions(db, make_user, login, make_client):
     user = make_user()
     laptop, phone = make_client(), make_client()
@@ -72,6 +94,7 @@ def test_changing_the_password_signs_out_other_sessions(db, make_user, login, ma
     assert response.status_code == 302
     assert laptop.get("/tickets").status_code == 200
     assert phone.get("/tickets").status_code == 302
+    assert phone.get("/requests/suggest?q=printer").status_code == 302
     assert db.scalar(select(func.count(AuthSession.id)).where(AuthSession.user_id == user.id)) == 1
 
 

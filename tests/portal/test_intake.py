@@ -1,10 +1,13 @@
 """The request form: suggestions while typing, deflection, tickets, and refusing bad input."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
-from articles.models import Visibility
+from articles.models import Article, ArticleState, Visibility
 from portal.auth.models import Role
 from portal.intake.models import Deflection
 from portal.tickets.models import Ticket
@@ -56,6 +59,65 @@ def test_suggestions_never_show_internal_articles_to_users(
     assert lists(
         staff.get("/requests/suggest?q=vpn+gateway+certificate").get_data(as_text=True), article
     )
+
+
+def test_suggestions_show_each_article_s_category(make_article, make_user, login, client):
+    make_article("Wi-Fi keeps dropping in meeting rooms", category_slug="network")
+    login(make_user())
+    page = client.get("/requests/suggest?q=wi-fi+keeps").get_data(as_text=True)
+    assert '<span class="suggestion-meta">Network access</span>' in page
+
+
+def test_suggestions_are_rechecked_in_the_database_when_the_index_lags(
+    db, make_article, make_user, login, client, make_client
+):
+    archived = make_article("Scanner driver rollback steps")
+    hidden = make_article("Scanner firmware recovery mode")
+    # Changed in the database only, as if the indexer had not caught up yet.
+    db.execute(update(Article).where(Article.id == archived.id).values(state=ArticleState.ARCHIVED))
+    db.execute(
+        update(Article).where(Article.id == hidden.id).values(visibility=Visibility.INTERNAL)
+    )
+    db.commit()
+    login(make_user())
+    page = client.get("/requests/suggest?q=scanner").get_data(as_text=True)
+    assert not lists(page, archived) and not lists(page, hidden)
+    staff = make_client()
+    login(make_user(role=Role.TECHNICIAN), on=staff)
+    page = staff.get("/requests/suggest?q=scanner").get_data(as_text=True)
+    assert lists(page, hidden) and not lists(page, archived)
+
+
+@contextmanager
+def selects(app: Any) -> Iterator[list[str]]:
+    """Collect the SELECT statements the app sends to the database meanwhile."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = app.extensions["solveloop.engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_suggestion_costs_one_query_for_the_reader_and_one_for_the_hits(
+    app, make_article, make_user, login, client
+):
+    for title in ("VPN client reset", "VPN token expired", "VPN slow at home"):
+        make_article(title)
+    login(make_user())
+    with selects(app) as seen:
+        page = client.get("/requests/suggest?q=vpn").get_data(as_text=True)
+    assert page.count('class="suggestion"') == 3
+    assert len(seen) == 2, seen
+    with selects(app) as seen:
+        client.get("/requests/suggest?q=zebra+crossing")
+    assert len(seen) == 1, seen
 
 
 def test_suggestions_wait_for_enough_characters(make_article, make_user, login, client):
