@@ -228,45 +228,60 @@ class ArrayScorer:
             return docnums[0], weights[0]
         return np.concatenate(docnums), np.concatenate(weights)
 
+    def phrase_ceiling(self, query: Phrase) -> tuple[DocNums, Floats]:
+        """Return the documents holding every word of the phrase, and the phrase score
+        each would get if the words stood together: the most the phrase can add.
+
+        Whoosh scores a phrase match as the sum of its words' scores in the field, times
+        the phrase's boost.
+        """
+        field, words = query.fieldname, list(query.words)
+        if not words:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        scored = {word: self.term(field, word, 1.0) for word in dict.fromkeys(words)}
+        docnums = next(iter(scored.values()))[0]
+        for others, _scores in scored.values():
+            docnums = docnums[np.isin(docnums, others, assume_unique=True)]
+        total = np.zeros(len(docnums), dtype=np.float64)
+        for word in words:
+            holders, scores = scored[word]
+            total += scores[np.searchsorted(holders, docnums)]
+        return docnums, total * query.boost
+
     def phrase(self, query: Phrase, pool: DocNums) -> tuple[DocNums, Floats] | None:
         """Return the documents of ``pool`` holding the phrase, with Whoosh's phrase score.
 
-        Whoosh scores a phrase match as the sum of its words' scores in the field, times
-        the phrase's boost. None when positions are not at hand (Whoosh must do it).
+        None when the positions are not at hand; Whoosh must score the phrase then.
         """
         field, words = query.fieldname, list(query.words)
-        if query.slop != 1 or not words:
+        if query.slop != 1:
             return None
-        distinct = list(dict.fromkeys(words))
-        scored = {word: self.term(field, word, 1.0) for word in distinct}
-        candidates = np.sort(pool)
-        for docnums, _scores in scored.values():
-            candidates = candidates[np.isin(candidates, docnums, assume_unique=True)]
-        kept: list[int] = []
+        holders, ceiling = self.phrase_ceiling(query)
+        inside_pool = np.isin(holders, pool)
+        candidates, ceiling = holders[inside_pool], ceiling[inside_pool]
+        kept = np.zeros(len(candidates), dtype=np.bool_)
         for reader, offset, segment in self._leaves:
             inside = (candidates >= offset) & (candidates < offset + reader.doc_count_all())
             local = candidates[inside] - offset
             if not len(local):
                 continue
             positions: dict[str, list[Any]] = {}
-            for word in distinct:
+            for word in dict.fromkeys(words):
                 found = _segment_postings(reader, segment, field, word)
                 if found.block_offsets is None:
                     return None
                 indices = np.searchsorted(found.docnums, local).astype(np.int64)
                 positions[word] = _positions(reader.postings(field, word), found, indices)
-            for number, docnum in enumerate(local.tolist()):
-                places = [set(positions[word][number]) for word in words]
-                if any(
+            together = [
+                any(
                     all(start + i in places[i] for i in range(1, len(words))) for start in places[0]
-                ):
-                    kept.append(docnum + offset)
-        matches = np.asarray(kept, dtype=np.int64)
-        total = np.zeros(len(matches), dtype=np.float64)
-        for word in words:
-            docnums, scores = scored[word]
-            total += scores[np.searchsorted(docnums, matches)]
-        return matches, total * query.boost
+                )
+                for places in (
+                    [set(positions[word][number]) for word in words] for number in range(len(local))
+                )
+            ]
+            kept[np.flatnonzero(inside)] = together
+        return candidates[kept], ceiling[kept]
 
     def term(self, field: str, text: str, boost: float) -> tuple[DocNums, Floats]:
         """Return the documents holding the term and their BM25F scores times ``boost``."""
@@ -370,16 +385,48 @@ def rank(
         best = candidates[order[:limit]]
         return Ranking(tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), total)
     if others:
-        pool = _top(candidates, scores, max(limit, RERANK_DEPTH))
-        for query in others:
-            matches = scorer.phrase(query, pool) if isinstance(query, Phrase) else None
-            if matches is None:
-                _add_whoosh_scores(scorer.searcher, [query], pool, scores)
-            else:
-                scores[matches[0]] += matches[1]
-        candidates = pool
+        return _rank_with_positions(scorer, others, candidates, scores, limit)
     best = _top(candidates, scores, limit)
     return Ranking(tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), total)
+
+
+def _rank_with_positions(
+    scorer: ArrayScorer, queries: Sequence[Any], candidates: DocNums, scores: Floats, limit: int
+) -> Ranking:
+    """Add position-based clauses (phrases) over a pool of the best candidates.
+
+    The pool deepens until no candidate outside it could overtake the last of the
+    ``limit`` best: a phrase adds at most its words' scores times its boost, so the
+    result is the ranking Whoosh gives, without checking positions everywhere.
+    """
+    ceiling = np.zeros(scorer.size, dtype=np.float64)
+    for query in queries:
+        if isinstance(query, Phrase):
+            holders, most = scorer.phrase_ceiling(query)
+            ceiling[holders] += most
+    depth = max(limit, RERANK_DEPTH)
+    while True:
+        pool = _top(candidates, scores, depth)
+        boosted = scores.copy()
+        for query in queries:
+            matches = scorer.phrase(query, pool) if isinstance(query, Phrase) else None
+            if matches is None:
+                _add_whoosh_scores(scorer.searcher, [query], pool, boosted)
+            else:
+                boosted[matches[0]] += matches[1]
+        best = _top(pool, boosted, limit)
+        if len(pool) == len(candidates):
+            break
+        in_pool = np.zeros(scorer.size, dtype=np.bool_)
+        in_pool[pool] = True
+        outside = candidates[~in_pool[candidates]]
+        reach = float((scores[outside] + ceiling[outside]).max())
+        if len(best) == limit and reach < boosted[best[-1]]:
+            break
+        depth *= 4
+    return Ranking(
+        tuple(int(d) for d in best), tuple(float(boosted[d]) for d in best), len(candidates)
+    )
 
 
 def _top(candidates: DocNums, scores: Floats, limit: int) -> DocNums:

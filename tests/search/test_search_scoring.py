@@ -80,8 +80,11 @@ QUERIES = [
         Term("body", "reset"),
         And([Term("body", "outlook", boost=0.3), Term("body", "mailbox", boost=0.3)]),
     ],
+    # As search() builds it: every word in both fields, the phrase only on top.
     [
         Term("title", "printer", boost=2.5),
+        Term("body", "printer"),
+        Term("title", "driver", boost=2.5),
         Term("body", "driver"),
         Phrase("body", ["printer", "driver"], boost=2.0),
         Phrase("title", ["printer", "driver"], boost=2.0),
