@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from articles.lifecycle import may_read, readable_visibilities
@@ -138,6 +139,20 @@ def spelling_suggestion(query: str, staff: bool) -> str | None:
     return None
 
 
+@cache
+def _suggestion_check(staff: bool) -> Select[int, Category]:
+    """Return the re-authorisation query for suggestions: readable ids among :ids, categories.
+
+    Built once per role: SQLAlchemy memoises a statement's cache key, so executing the same
+    statement object again skips most of the work of building and compiling it.
+    """
+    return (
+        select(Article.id, Category)
+        .outerjoin(Category, Article.category_id == Category.id)
+        .where(Article.id.in_(bindparam("ids", expanding=True)), *readable(staff))
+    )
+
+
 def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Suggestion, ...]:
     """Return up to SUGGEST_LIMIT as-you-type suggestions the reader may open.
 
@@ -148,11 +163,7 @@ def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Suggesti
     hits = get_index().suggest(text, scope_for(staff), limit=limit)
     if not hits:
         return ()
-    rows = session.execute(
-        select(Article.id, Category)
-        .outerjoin(Category, Article.category_id == Category.id)
-        .where(Article.id.in_([int(h.id) for h in hits]), *readable(staff))
-    )
+    rows = session.execute(_suggestion_check(staff), {"ids": [int(h.id) for h in hits]})
     categories: dict[int, Category | None] = dict(rows.all())
     return tuple(
         Suggestion(hit=hit, article_id=int(hit.id), category=categories[int(hit.id)])
