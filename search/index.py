@@ -34,6 +34,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, Or, Phrase, Term
 
 from search import analysis, scoring, spelling
+from search.building import build_index
 from search.schema import STATES, VISIBILITIES, build_schema
 from search.snippets import Segments, highlight, snippet
 
@@ -51,7 +52,7 @@ TITLE_PHRASE_BOOST = 2.0
 BODY_PHRASE_BOOST = 1.0
 SUGGEST_TITLE_BOOST = 3.0
 SUGGEST_PHRASINGS_BOOST = 1.0
-SUGGEST_BODY_BOOST = 0.3
+SUGGEST_BODY_BOOST = 1.0
 SUGGEST_PREFIX_BOOST = 2.0
 SUGGEST_PHRASINGS_PREFIX_BOOST = 0.7
 # The last typed word also counts as a whole word, a little less than completed ones.
@@ -90,8 +91,6 @@ MAX_PER_PAGE = 100
 _WHOOSH_LOCK_TIMEOUT = 10.0
 # Scope filters (sets of document numbers) kept per open searcher.
 _FILTER_CACHE_SIZE = 64
-# Bigger in-memory segments make a rebuild faster; it runs in one process at a time.
-_REBUILD_LIMIT_MB = 256
 # Searchers read segment files with plain reads (see _open_for_reading).
 _MMAP_SEGMENTS = False
 
@@ -420,19 +419,7 @@ class SearchIndex:
 
     @staticmethod
     def _build(directory: Path, documents: Iterable[Document]) -> int:
-        ix = whoosh_index.create_in(str(directory), build_schema())
-        writer = ix.writer(limitmb=_REBUILD_LIMIT_MB)
-        seen: set[str] = set()
-        try:
-            for document in documents:
-                if document.id not in seen:
-                    seen.add(document.id)
-                    writer.add_document(**_fields(document))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        return len(seen)
+        return build_index(directory, map(_fields, documents), build_schema())
 
     # Reading
 
@@ -579,8 +566,8 @@ class SearchIndex:
         """Return up to ``limit`` articles for half-typed ``text`` (as-you-type).
 
         Completed words match titles and past phrasings, the last word may be half a
-        title or phrasing word; CJK text also matches title and phrasing bigrams. Body
-        text is only consulted when that finds fewer than ``limit`` articles.
+        title or phrasing word; CJK text also matches title and phrasing bigrams.
+        Completed words also match bodies, below titles.
         """
         if not analysis.suggestion_ready(text):
             return ()
@@ -609,6 +596,8 @@ class SearchIndex:
             clauses.append(Term("title_cjk", gram, boost=SUGGEST_TITLE_CJK_BOOST))
             clauses.append(Term("phrasings_cjk", gram, boost=SUGGEST_PHRASINGS_CJK_BOOST))
         words = terms + [term for term in last if term not in terms]
+        # Bodies answer with other words than titles ask; array scoring makes them cheap.
+        clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in words)
         for other in self._expansions(words):
             clauses.extend(_all_terms("title", other, SUGGEST_TITLE_BOOST * EXPANSION_WEIGHT))
             clauses.extend(
@@ -616,10 +605,6 @@ class SearchIndex:
             )
         with self._reader() as reader:
             ranking = reader.rank(clauses, scope, None, limit)
-            if ranking.total < limit and words:
-                # Body text only fills the list when titles and phrasings run short.
-                clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in words)
-                ranking = reader.rank(clauses, scope, None, limit)
             found = reader.hits(ranking)
         prefixes = (prefix,) if prefix else ()
         return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
