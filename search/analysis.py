@@ -42,11 +42,17 @@ _WORD_CHAR = rf"[^\W{_CJK_CLASS}]"
 # and trailing # or + (c#, c++); any other trailing punctuation is left out.
 _TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|{_WORD_CHAR}+(?:[-._#+']{_WORD_CHAR}+)*[#+]*")
 _CJK_RUN_RE = re.compile(rf"[{_CJK_CLASS}]+")
+# The non-CJK alternative of _TOKEN_RE alone, for text without CJK runs, and the same
+# for lower-cased ASCII text, where a word character is one of [0-9a-z_] (faster).
+_LATIN_TOKEN_RE = re.compile(rf"{_WORD_CHAR}+(?:[-._#+']{_WORD_CHAR}+)*[#+]*")
+_ASCII_TOKEN_RE = re.compile(r"[0-9a-z_]+(?:[-._#+'][0-9a-z_]+)*[#+]*")
 _HYPHENATED_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'"}
 
 # Filled lazily with every non-ASCII character seen whose folded form differs.
 _FOLD_TABLE: dict[int, str] = {}
+# Filled lazily with the characters _is_regular has accepted (and put in _FOLD_TABLE).
+_REGULAR: set[str] = set()
 
 
 def is_cjk(ch: str) -> bool:
@@ -105,7 +111,10 @@ def _is_regular(ch: str) -> bool:
     folded = _fold_char(ch)
     if folded != ch:
         _FOLD_TABLE[ord(ch)] = folded
-    return len(folded) == 1 and not unicodedata.combining(ch)
+    regular = len(folded) == 1 and not unicodedata.combining(ch)
+    if regular:
+        _REGULAR.add(ch)
+    return regular
 
 
 def normalise(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -116,7 +125,7 @@ def normalise(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     """
     if text.isascii():
         return text.lower(), None, None
-    if all(_is_regular(ch) for ch in set(text)):
+    if all(_is_regular(ch) for ch in set(text).difference(_REGULAR)):
         return text.translate(_FOLD_TABLE), None, None
     parts: list[str] = []
     starts: list[int] = []
@@ -164,6 +173,17 @@ def _words(norm: str) -> Iterator[tuple[str, int, int, bool]]:
         if "-" in word and _HYPHENATED_RE.fullmatch(word):
             # "wi-fi" also indexes as "wifi", so either spelling finds the other.
             yield word.replace("-", ""), start, end, False
+
+
+def _latin_words(pattern: re.Pattern[str], norm: str) -> list[tuple[str, bool]]:
+    """Return what ``_words`` yields (without offsets) for text holding no CJK run."""
+    out: list[tuple[str, bool]] = []
+    for token in pattern.findall(norm):
+        word = token[:-2] if token.endswith("'s") else token
+        out.append((word, True))
+        if "-" in word and _HYPHENATED_RE.fullmatch(word):
+            out.append((word.replace("-", ""), False))
+    return out
 
 
 class BilingualTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no type hints
@@ -359,6 +379,38 @@ def spans(text: str) -> list[Span]:
         Span(token.text, stem_word(token.text), token.startchar, token.endchar)
         for token in _unstemmed()(text, chars=True)
     ]
+
+
+def positioned_words(text: str) -> list[tuple[str, int]]:
+    """Return (unstemmed term, position) of the non-stop words of ``text``, in order.
+
+    The same terms and positions as ``BilingualTokenizer() | StopWordFilter()`` gives
+    with positions, without building a Token per word: index building calls this once
+    per text and derives every field's terms from it.
+    """
+    norm = normalise(text)[0]
+    words: Iterable[tuple[str, bool]]
+    if text.isascii():
+        words = _latin_words(_ASCII_TOKEN_RE, norm)
+    elif _CJK_RUN_RE.search(norm) is None:
+        words = _latin_words(_LATIN_TOKEN_RE, norm)
+    else:
+        words = ((word, new_position) for word, _start, _end, new_position in _words(norm))
+    stops = stop_words()
+    out: list[tuple[str, int]] = []
+    source = -1
+    last_source: int | None = None
+    pos = -1
+    for word, new_position in words:
+        if new_position:
+            source += 1
+        if word in stops:
+            continue
+        if source != last_source:
+            pos = source if last_source is None else pos + 1
+            last_source = source
+        out.append((word, pos))
+    return out
 
 
 def english_words(text: str) -> list[tuple[str, str]]:
