@@ -61,11 +61,15 @@ def test_suggestions_never_show_internal_articles_to_users(
     )
 
 
-def test_suggestions_show_each_article_s_category(make_article, make_user, login, client):
+def test_suggestions_show_each_article_s_category(db, make_article, make_user, login, client):
     make_article("Wi-Fi keeps dropping in meeting rooms", category_slug="network")
+    loose = make_article("Wi-Fi keeps asking for a password")
+    db.execute(update(Article).where(Article.id == loose.id).values(category_id=None))
+    db.commit()
     login(make_user())
     page = client.get("/requests/suggest?q=wi-fi+keeps").get_data(as_text=True)
     assert '<span class="suggestion-meta">Network access</span>' in page
+    assert '<span class="suggestion-meta">Uncategorised</span>' in page
 
 
 def test_suggestions_are_rechecked_in_the_database_when_the_index_lags(
