@@ -175,17 +175,6 @@ def _words(norm: str) -> Iterator[tuple[str, int, int, bool]]:
             yield word.replace("-", ""), start, end, False
 
 
-def _latin_words(pattern: re.Pattern[str], norm: str) -> list[tuple[str, bool]]:
-    """Return what ``_words`` yields (without offsets) for text holding no CJK run."""
-    out: list[tuple[str, bool]] = []
-    for token in pattern.findall(norm):
-        word = token[:-2] if token.endswith("'s") else token
-        out.append((word, True))
-        if "-" in word and _HYPHENATED_RE.fullmatch(word):
-            out.append((word.replace("-", ""), False))
-    return out
-
-
 class BilingualTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no type hints
     """Yield normalised tokens; the sub-words of a jieba word share its position."""
 
@@ -389,19 +378,16 @@ def positioned_words(text: str) -> list[tuple[str, int]]:
     per text and derives every field's terms from it.
     """
     norm = normalise(text)[0]
-    words: Iterable[tuple[str, bool]]
     if text.isascii():
-        words = _latin_words(_ASCII_TOKEN_RE, norm)
-    elif _CJK_RUN_RE.search(norm) is None:
-        words = _latin_words(_LATIN_TOKEN_RE, norm)
-    else:
-        words = ((word, new_position) for word, _start, _end, new_position in _words(norm))
+        return _latin_positioned_words(_ASCII_TOKEN_RE, norm)
+    if _CJK_RUN_RE.search(norm) is None:
+        return _latin_positioned_words(_LATIN_TOKEN_RE, norm)
     stops = stop_words()
     out: list[tuple[str, int]] = []
     source = -1
     last_source: int | None = None
     pos = -1
-    for word, new_position in words:
+    for word, _start, _end, new_position in _words(norm):
         if new_position:
             source += 1
         if word in stops:
@@ -410,6 +396,34 @@ def positioned_words(text: str) -> list[tuple[str, int]]:
             pos = source if last_source is None else pos + 1
             last_source = source
         out.append((word, pos))
+    return out
+
+
+def _latin_positioned_words(pattern: re.Pattern[str], norm: str) -> list[tuple[str, int]]:
+    """Return positioned_words for normalised text without CJK runs, in one pass.
+
+    Each match of ``pattern`` is what ``_words`` yields for it, and its joined
+    spelling ("wifi" for "wi-fi") shares its position; a stop word leaves no gap.
+    """
+    stops = stop_words()
+    out: list[tuple[str, int]] = []
+    source = -1
+    last_source = -1
+    pos = -1
+    for token in pattern.findall(norm):
+        word = token[:-2] if token.endswith("'s") else token
+        source += 1
+        if word not in stops:
+            pos = source if last_source < 0 else pos + 1
+            last_source = source
+            out.append((word, pos))
+        if "-" in word and _HYPHENATED_RE.fullmatch(word):
+            joined = word.replace("-", "")
+            if joined not in stops:
+                if source != last_source:
+                    pos = source if last_source < 0 else pos + 1
+                    last_source = source
+                out.append((joined, pos))
     return out
 
 

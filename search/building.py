@@ -14,6 +14,7 @@ index and later writers update and merge it as usual.
 
 from __future__ import annotations
 
+import io
 import operator
 import os
 import pickle
@@ -25,6 +26,7 @@ import threading
 import traceback
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import chain, islice
@@ -32,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.index import TOC, clean_files
-from whoosh.system import pack_int, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search import analysis
@@ -45,18 +47,18 @@ from search import analysis
 PARALLEL_AFTER = 2_000
 # The fields the second process indexes: the body's words and bigrams are about half
 # the work of a document (measured on generated articles); a prefix would do as well.
-_HELPER_FIELDS = frozenset({"body", "body_cjk"})
+_HELPER_FIELDS = frozenset({"body", "body_cjk", "title_prefix"})
 # Documents sent to the second process at a time.
 _BATCH = 200
 _HELPER_FILE = "helper-postings.tmp"
-
-# Bytes allocated and freed once to raise glibc's mmap and trim thresholds.
-_RAISE_MALLOC_THRESHOLDS = 4 << 20
 
 # Whoosh's W3Codec defaults: postings per block and zlib level of a block.
 _BLOCK_LIMIT = 128
 _COMPRESSION = 3
 _POSTINGS_MAGIC = b"W3Bl"
+# W3TermInfo's layout before the extent of the posting list (flags, weight, doc count,
+# length bytes, top weight, first and last document).
+_TERMINFO = struct.Struct("!BfIBBfII")
 # Field values repeat (states, versions, dates): their terms are computed once each.
 _MEMO_LIMIT = 50_000
 
@@ -74,8 +76,9 @@ _VALUES_JOINED = 2
 # A posting: document number, weight (the frequency, for fields analysed here), encoded
 # value (None when it is only the packed frequency), field length as Whoosh rounds it.
 _Posting = tuple[int, float, bytes | None, int]
-# A term's entry: term bytes, TermInfo statistics, offset and length of its postings.
-_Entry = tuple[bytes, float, int, int | None, int, float, int | None, int, int, int]
+# A term's entry: term bytes, its TermInfo bytes up to the extent of its posting list,
+# and that extent (offset from the start of the field's posting lists, and size).
+_Entry = tuple[bytes, bytes, int, int]
 # A field's posting lists in a file: field name, where they start, their size, entries.
 _Chunk = tuple[str, int, int, list[_Entry]]
 _Words = dict[str, list[tuple[str, int]]]
@@ -98,7 +101,6 @@ def build_index(
     With ``parallel_after`` documents or more (and two CPUs), a second process indexes
     the body fields.
     """
-    _keep_freed_memory()
     ix = whoosh_index.create_in(str(directory), schema)
     iterator = iter(documents)
     head = list(islice(iterator, parallel_after))
@@ -118,18 +120,6 @@ def build_index(
         writer.cancel()
         raise
     return writer.doc_count
-
-
-def _keep_freed_memory() -> None:
-    """Make glibc keep freed memory for reuse instead of returning it to the system.
-
-    zlib allocates and frees a few hundred KB for every block it compresses; by
-    default glibc gives that back each time and the next block faults it in again
-    (measured: 50-90 us per block instead of 8). Freeing one allocation above the
-    mmap threshold raises that threshold and the trim threshold (glibc's dynamic
-    thresholds, up to 32 MB), which stops it. Elsewhere this costs one allocation.
-    """
-    bytearray(_RAISE_MALLOC_THRESHOLDS)
 
 
 class _TermBlocks:
@@ -189,49 +179,13 @@ class _FieldPostings:
                     pending[term] = []
 
     def flush(self, term: Any, postings: list[_Posting]) -> None:
-        """Encode ``postings`` as the next block of ``term``, as W3PostingsWriter does."""
+        """Encode ``postings`` as the next block of ``term``."""
         blocks = self.done.get(term)
         if blocks is None:
             blocks = self.done[term] = _TermBlocks()
-        docs, weights, values, lengths = zip(*postings, strict=True)
-        count = len(docs)
-        floats = array("f", weights)
-        mini_weights: Any
-        if floats.count(1.0) == count:
-            mini_weights = None
-        elif floats.count(floats[0]) == count:
-            mini_weights = floats[0]
-        else:
-            mini_weights = tuple(floats)
-        mini_values: Any
-        if self.values_as == _VALUES_TUPLE:
-            mini_values = values
-        elif self.values_as == _VALUES_NONE:
-            mini_values = None
-        elif values[0] is None:
-            mini_values = struct.pack(f"!{count}I", *weights)
-        else:
-            mini_values = b"".join(values)
-        ids = tuple(map(operator.sub, docs, (0, *docs[:-1])))
-        data = zlib.compress(pickle.dumps((ids, mini_weights, mini_values), 2), _COMPRESSION)
-        heaviest = max(weights)
-        maxweight = float(heaviest) if heaviest > 0 else 0
-        shortest: int | None = min(lengths)
-        longest = max(lengths)
-        if not shortest:
-            known = [length for length in lengths if length]
-            shortest = min(known) if known else None
-            longest = max(known) if known else 0
-        info = (
-            count,
-            docs[-1],
-            maxweight,
-            _COMPRESSION,
-            length_to_byte(shortest),
-            length_to_byte(longest),
-        )
-        blocks.blocks.append(pickle.dumps(info, 2) + data)
-        blocks.weight += sum(floats)
+        block, weight, count, shortest, longest, maxweight = _encode_block(postings, self.values_as)
+        blocks.blocks.append(block)
+        blocks.weight += weight
         blocks.df += count
         if blocks.minlength is None:
             blocks.minlength = shortest
@@ -242,8 +196,8 @@ class _FieldPostings:
         if maxweight > blocks.maxweight:
             blocks.maxweight = maxweight
         if blocks.minid is None:
-            blocks.minid = docs[0]
-        blocks.maxid = docs[-1]
+            blocks.minid = postings[0][0]
+        blocks.maxid = postings[-1][0]
 
     def write(self, postfile: Any, textual: bool) -> list[_Entry]:
         """Write every term's posting list to ``postfile``; return the terms' entries.
@@ -252,24 +206,30 @@ class _FieldPostings:
         """
         pending = self.pending
         done = self.done
-        start = postfile.tell()
+        values_as = self.values_as
+        offset = 0
         entries: list[_Entry] = []
         for term in sorted(pending):
             rest = pending[term]
-            if rest:
-                self.flush(term, rest)
-            blocks = done.pop(term)
-            chunks = [_POSTINGS_MAGIC]
-            last = len(blocks.blocks) - 1
-            for number, block in enumerate(blocks.blocks):
-                chunks.append(pack_int(-len(block) if number == last else len(block)))
-                chunks.append(block)
-            encoded = b"".join(chunks)
-            offset = postfile.tell() - start
-            postfile.write(encoded)
-            entries.append(
-                (
-                    term.encode("utf-8") if textual else term,
+            key = term.encode("utf-8") if textual else term
+            if term not in done:
+                # Most terms fit one block: encode and describe it straight away.
+                block, weight, count, shortest, longest, maxweight = _encode_block(rest, values_as)
+                encoded = _POSTINGS_MAGIC + pack_int(-len(block)) + block
+                stats = _term_stats(
+                    weight, count, shortest, longest, maxweight, rest[0][0], rest[-1][0]
+                )
+            else:
+                if rest:
+                    self.flush(term, rest)
+                blocks = done.pop(term)
+                chunks = [_POSTINGS_MAGIC]
+                last = len(blocks.blocks) - 1
+                for number, block in enumerate(blocks.blocks):
+                    chunks.append(pack_int(-len(block) if number == last else len(block)))
+                    chunks.append(block)
+                encoded = b"".join(chunks)
+                stats = _term_stats(
                     blocks.weight,
                     blocks.df,
                     blocks.minlength,
@@ -277,12 +237,82 @@ class _FieldPostings:
                     blocks.maxweight,
                     blocks.minid,
                     blocks.maxid,
-                    offset,
-                    len(encoded),
                 )
-            )
+            postfile.write(encoded)
+            entries.append((key, stats, offset, len(encoded)))
+            offset += len(encoded)
         pending.clear()
         return entries
+
+
+def _encode_block(
+    postings: list[_Posting], values_as: int
+) -> tuple[bytes, float, int, int | None, int, float]:
+    """Return a block of postings as W3PostingsWriter writes it (info, then data).
+
+    Also returns what the term's TermInfo adds up from the block: the sum of its
+    weights, its size, its shortest and longest field lengths and its top weight.
+    """
+    docs, weights, values, lengths = zip(*postings, strict=True)
+    count = len(docs)
+    floats = array("f", weights)
+    mini_weights: Any
+    if floats.count(1.0) == count:
+        mini_weights = None
+    elif floats.count(floats[0]) == count:
+        mini_weights = floats[0]
+    else:
+        mini_weights = tuple(floats)
+    mini_values: Any
+    if values_as == _VALUES_TUPLE:
+        mini_values = values
+    elif values_as == _VALUES_NONE:
+        mini_values = None
+    elif values[0] is None:
+        mini_values = struct.pack(f"!{count}I", *weights)
+    else:
+        mini_values = b"".join(values)
+    ids = tuple(map(operator.sub, docs, (0, *docs[:-1])))
+    data = zlib.compress(pickle.dumps((ids, mini_weights, mini_values), 2), _COMPRESSION)
+    heaviest = max(weights)
+    maxweight = float(heaviest) if heaviest > 0 else 0
+    shortest: int | None = min(lengths)
+    longest = max(lengths)
+    if not shortest:
+        known = [length for length in lengths if length]
+        shortest = min(known) if known else None
+        longest = max(known) if known else 0
+    info = (
+        count,
+        docs[-1],
+        maxweight,
+        _COMPRESSION,
+        length_to_byte(shortest),
+        length_to_byte(longest),
+    )
+    return pickle.dumps(info, 2) + data, sum(floats), count, shortest, longest, maxweight
+
+
+def _term_stats(
+    weight: float,
+    df: int,
+    minlength: int | None,
+    maxlength: int,
+    maxweight: float,
+    minid: int | None,
+    maxid: int,
+) -> bytes:
+    """Return W3TermInfo.to_bytes() of a posting list in the postings file, up to its extent."""
+    return _TERMINFO.pack(
+        False,
+        weight,
+        df,
+        0 if minlength is None else length_to_byte(minlength),
+        length_to_byte(maxlength),
+        maxweight,
+        0xFFFFFFFF if minid is None else minid,
+        maxid,
+    )
 
 
 def _kind(fieldobj: Any) -> str | None:
@@ -290,13 +320,14 @@ def _kind(fieldobj: Any) -> str | None:
     fmt = fieldobj.format
     if type(fmt) not in (Positions, Frequency) or fmt.field_boost != 1.0:
         return None
-    kinds = {
-        id(analysis.analyzer()): _WORDS,
-        id(analysis.prefix_analyzer()): _PREFIXES,
-        id(analysis.spelling_analyzer()): _SPELLING,
-        id(analysis.bigram_analyzer()): _BIGRAMS,
-    }
-    kind = kinds.get(id(fieldobj.analyzer))
+    # Compared by value: a schema read back from an index holds copies of the analyzers.
+    kinds = [
+        (analysis.analyzer(), _WORDS),
+        (analysis.prefix_analyzer(), _PREFIXES),
+        (analysis.spelling_analyzer(), _SPELLING),
+        (analysis.bigram_analyzer(), _BIGRAMS),
+    ]
+    kind = next((kind for known, kind in kinds if fieldobj.analyzer == known), None)
     if kind is not None and kind != _WORDS and type(fmt) is not Frequency:
         return None
     return kind
@@ -419,12 +450,15 @@ class _Helper:
             self.outbox.put(self.batch)
             self.batch = []
 
-    def finish(self) -> list[_Chunk]:
-        """Wait for the helper to write its posting lists; return where they are."""
+    def end(self) -> None:
+        """Tell the helper that every document has been queued."""
         if self.batch:
             self.outbox.put(self.batch)
             self.batch = []
         self.outbox.put(None)
+
+    def finish(self) -> list[_Chunk]:
+        """Wait for the helper to write its posting lists; return where they are."""
         assert self.process.stdout is not None
         try:
             # The answer of the helper this process started and fed.
@@ -452,7 +486,6 @@ class _Helper:
 def _helper_main() -> None:
     """Run as the helper process: index the fields of the batches read from stdin."""
     source, answer = sys.stdin.buffer, sys.stdout.buffer
-    _keep_freed_memory()
     try:
         # Everything read here was written by the process that started this one.
         schema, names, path = pickle.load(source)  # noqa: S301
@@ -541,8 +574,16 @@ class _Writer:
         """Write the postings and the segment, then the table of contents."""
         self.segment.set_doc_count(self.doc_count)
         self.perdoc.close()
-        helped = self.helper.finish() if self.helper is not None else []
-        self._write_terms(helped)
+        if self.helper is None:
+            self._write_terms([])
+        else:
+            self.helper.end()
+            # This process's posting lists are written while the helper finishes its own.
+            own = io.BytesIO()
+            own_chunks = self.inverter.write(own)
+            helped = self.helper.finish()
+            with self.helper.path.open("rb") as helped_file:
+                self._write_terms([(own_chunks, own), (helped, helped_file)])
         if self.doc_count:
             self.segment.create_compound_file(self.storage)
             segments = [self.segment]
@@ -565,31 +606,29 @@ class _Writer:
         self.storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
         self.lock.release()
 
-    def _write_terms(self, helped: list[_Chunk]) -> None:
-        """Write the term index and the posting lists, field by field, term by term."""
+    def _write_terms(self, parts: list[tuple[list[_Chunk], Any]]) -> None:
+        """Write the term index and the posting lists, field by field, term by term.
+
+        ``parts`` are posting lists already written to other files, with those files;
+        the inverter writes the fields it still holds in place.
+        """
         terms = OrderedHashWriter(self.segment.create_file(self.storage, W3Codec.TERMS_EXT))
         fieldmap: dict[str, int] = {}
         terms.extras["fieldmap"] = fieldmap
         postfile = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
-        delegated = {chunk[0]: chunk for chunk in helped}
+        placed = {chunk[0]: (chunk, source) for chunks, source in parts for chunk in chunks}
         own = [name for name, postings in self.inverter.postings.items() if postings.pending]
-        source = self.helper.path.open("rb") if self.helper is not None else None
-        try:
-            for name in sorted([*delegated, *own]):
-                fieldmap[name] = len(fieldmap)
-                prefix = pack_ushort(fieldmap[name])
-                base = postfile.tell()
-                if name in delegated:
-                    _name, start, size, entries = delegated[name]
-                    assert source is not None
-                    _copy(source, start, size, postfile)
-                else:
-                    entries = self.inverter.write_field(name, postfile)
-                for key, value in _term_entries(entries, prefix, base):
-                    terms.add(key, value)
-        finally:
-            if source is not None:
-                source.close()
+        for name in sorted([*placed, *own]):
+            fieldmap[name] = len(fieldmap)
+            prefix = pack_ushort(fieldmap[name])
+            base = postfile.tell()
+            if name in placed:
+                (_name, start, size, entries), source = placed[name]
+                _copy(source, start, size, postfile)
+            else:
+                entries = self.inverter.write_field(name, postfile)
+            for key, value in _term_entries(entries, prefix, base):
+                terms.add(key, value)
         terms.close()
         postfile.close()
 
@@ -616,10 +655,8 @@ def _copy(source: Any, start: int, size: int, target: Any) -> None:
 
 def _term_entries(entries: list[_Entry], prefix: bytes, base: int) -> Iterator[tuple[bytes, bytes]]:
     """Return (key, value) of each term in the term index."""
-    for term, weight, df, minlength, maxlength, maxweight, minid, maxid, offset, size in entries:
-        info = W3TermInfo(weight, df, minlength, maxlength, maxweight, minid, maxid)
-        info.set_extent(base + offset, size)
-        yield prefix + term, info.to_bytes()
+    for term, stats, offset, size in entries:
+        yield prefix + term, stats + pack_long(base + offset) + pack_int(size)
 
 
 def _rounded(length: int) -> int:
@@ -663,10 +700,7 @@ def _stemmed_positions(words: list[tuple[str, int]]) -> dict[str, list[int]]:
 
 def _counts(kind: str | None, text: str, words: _Words) -> dict[str, int]:
     """Return term -> frequency for the Frequency-format fields built here."""
-    counts: dict[str, int] = {}
-    for term in _terms(kind, text, words):
-        counts[term] = counts.get(term, 0) + 1
-    return counts
+    return Counter(_terms(kind, text, words))
 
 
 def _terms(kind: str | None, text: str, words: _Words) -> list[str]:

@@ -24,6 +24,7 @@ TRICKY_TEXTS = [
     "打印机无法连接 VPN连接失败, Outlook邮箱 满了",
     "ＶＰＮ full-width Ｗｉ－Ｆｉ and café, naïve, e\u0301t\u00e9, ﬁle ligatures",
     "The the of and a: stop words only",
+    "the-the and-or a-z's of-wi-fi stop-words",
     "it's Microsoft's e-mail re-sync (don\u2019t panic) x-y-z",
     "",
     "   \n\t ",
