@@ -258,11 +258,6 @@ def analyzer() -> Any:
 
 
 @cache
-def _unstemmed() -> Any:
-    return BilingualTokenizer() | StopWordFilter()
-
-
-@cache
 def prefix_analyzer() -> Any:
     """Return the edge-n-gram analyzer of the ``title_prefix`` field (unstemmed words)."""
     return BilingualTokenizer() | StopWordFilter() | NgramFilter(1, PREFIX_MAX, at="start")
@@ -363,11 +358,21 @@ class Span(NamedTuple):
 
 
 def spans(text: str) -> list[Span]:
-    """Return the non-stop words of ``text`` with terms and offsets into ``text``."""
-    return [
-        Span(token.text, stem_word(token.text), token.startchar, token.endchar)
-        for token in _unstemmed()(text, chars=True)
-    ]
+    """Return the non-stop words of ``text`` with terms and offsets into ``text``.
+
+    The words and offsets ``BilingualTokenizer() | StopWordFilter()`` gives with
+    ``chars=True``, without a Token per word (snippets call this for every hit).
+    """
+    stops = stop_words()
+    norm, starts, ends = normalise(text)
+    out: list[Span] = []
+    for word, start, end, _new_position in _words(norm):
+        if word in stops:
+            continue
+        if starts is not None and ends is not None:
+            start, end = starts[start], ends[end - 1]
+        out.append(Span(word, stem_word(word), start, end))
+    return out
 
 
 def positioned_words(text: str) -> list[tuple[str, int]]:

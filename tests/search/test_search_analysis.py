@@ -7,12 +7,15 @@ import pickle
 import pytest
 
 from search.analysis import (
+    BilingualTokenizer,
+    StopWordFilter,
     analyzer,
     is_cjk,
     partial_word,
     phrase_terms,
     prefix_analyzer,
     spans,
+    stem_word,
     suggestion_ready,
     terms,
 )
@@ -149,6 +152,19 @@ def test_spans_give_word_term_and_offsets() -> None:
         ("printers", "printer", 0, 8),
         ("connecting", "connect", 9, 19),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ｗｉ-Ｆｉ 连不上 after the update, see 192.168.1.1 and c# error 0x8007000d",
+        "It's the user's Outlook: naïve café ﬁle, İstanbul office 打印机无法连接网络",
+    ],
+)
+def test_spans_are_the_words_the_tokenizer_gives(text: str) -> None:
+    tokens = (BilingualTokenizer() | StopWordFilter())(text, chars=True)
+    expected = [(t.text, stem_word(t.text), t.startchar, t.endchar) for t in tokens]
+    assert [(s.word, s.term, s.start, s.end) for s in spans(text)] == expected
 
 
 @pytest.mark.parametrize(
