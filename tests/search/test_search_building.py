@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis
+from search import analysis, building
 from search.building import build_index
 from search.index import Document, Scope, SearchIndex, _fields
 from search.schema import build_schema
@@ -171,3 +172,12 @@ def test_positioned_words_are_the_analyzers_unstemmed_tokens(text: str) -> None:
     chain = analysis.BilingualTokenizer() | analysis.StopWordFilter()
     expected = [(token.text, token.pos) for token in chain(text, positions=True)]
     assert analysis.positioned_words(text) == expected
+
+
+def test_a_schema_read_back_from_pickles_is_analysed_by_building_itself() -> None:
+    schema = build_schema()
+    copy = pickle.loads(pickle.dumps(schema))  # noqa: S301 - our own schema, pickled just above
+    kinds = {name: building._kind(field) for name, field in schema.items()}
+    assert {name: building._kind(field) for name, field in copy.items()} == kinds
+    assert kinds["body"] is not None
+    assert kinds["title_prefix"] is not None
