@@ -190,6 +190,10 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         str(workers),
         "--threads",
         "4",
+        # A typist's requests come seconds apart; gunicorn's 2 s default closes the
+        # connection between them, and a client that reuses it gets an error.
+        "--keep-alive",
+        "30",
         "--bind",
         f"{host}:{port}",
         "--access-logfile",
