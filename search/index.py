@@ -91,6 +91,9 @@ MAX_PER_PAGE = 100
 _WHOOSH_LOCK_TIMEOUT = 10.0
 # Scope filters (sets of document numbers) kept per open searcher.
 _FILTER_CACHE_SIZE = 64
+# What warm() decodes ahead, in this order: what suggestions read, then bodies.
+WARM_FIELDS = ("title_prefix", "title", "phrasings_prefix", "phrasings", "title_cjk", "body")
+WARM_BYTES = 32 * 1024 * 1024
 # Searchers read segment files with plain reads (see _open_for_reading).
 _MMAP_SEGMENTS = False
 
@@ -334,6 +337,18 @@ class SearchIndex:
             if self._generation is not None:
                 self._generation.retire()
                 self._generation = None
+
+    def warm(self, budget: int = WARM_BYTES) -> int:
+        """Decode the longest posting lists of the suggestion fields, then of bodies, into
+        the process-wide cache; return the bytes cached.
+
+        Call it before forking workers: they share the arrays, and the first keystrokes
+        after a start are as fast as later ones. Searchers opened here are closed.
+        """
+        with self._reader() as reader:
+            cached = scoring.warm(reader.scorer, WARM_FIELDS, budget)
+        self.close()
+        return cached
 
     def __del__(self) -> None:
         # Idle searchers hold open segment files (see _open_for_reading): close them

@@ -1,8 +1,11 @@
 """The gunicorn entry point."""
 
 import gc
+from datetime import UTC, datetime
 
 from portal import wsgi
+from search import scoring
+from search.index import Document, SearchIndex
 
 
 def test_the_entry_point_freezes_what_it_built_before_the_workers_fork(tmp_path):
@@ -11,6 +14,23 @@ def test_the_entry_point_freezes_what_it_built_before_the_workers_fork(tmp_path)
     try:
         assert gc.get_freeze_count() > 0
         assert app.extensions["solveloop.index"] is not None
+    finally:
+        gc.unfreeze()
+        app.extensions["solveloop.engine"].dispose()
+
+
+def test_the_entry_point_warms_the_search_cache_and_closes_its_searchers(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    with SearchIndex.open(instance / "index") as index:
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        document = Document("1", "Printer offline", "Restart the spooler.", moment, 1)
+        assert index.apply([document], [], None)
+    monkeypatch.setattr(scoring, "MIN_WARM_POSTINGS", 1)
+    scoring.CACHE.clear()
+    app = wsgi.create_app(instance_path=str(instance))
+    try:
+        assert scoring.CACHE.nbytes > 0
+        assert app.extensions["solveloop.index"]._generation is None
     finally:
         gc.unfreeze()
         app.extensions["solveloop.engine"].dispose()

@@ -183,3 +183,24 @@ def test_the_corrector_prefers_the_most_frequent_close_word(
             assert spelling.closest_word(searcher, "spelling", "carx", 1) == "card"
             assert spelling.closest_word(searcher, "spelling", "xard", 1) is None
             assert spelling.closest_word(searcher, "spelling", "card", 1) == "cart"
+
+
+def test_warming_caches_the_longest_lists_of_the_first_fields_within_the_budget(
+    searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scoring, "MIN_WARM_POSTINGS", 1)
+    scoring.CACHE.clear()
+    scorer = _scorer(searcher)
+    longest = max(
+        (info.doc_frequency(), segment, btext.decode())
+        for reader, _offset, segment in scorer._leaves
+        for btext, info in reader.iter_field("title")
+    )
+    used = scoring.warm(scorer, ["title", "body"], budget=longest[0] * 8)
+    assert used == longest[0] * 8 == scoring.CACHE.nbytes
+    assert scoring.CACHE.get((longest[1], "title", longest[2])) is not None
+    scoring.CACHE.clear()
+    everything = scoring.warm(scorer, ["title", "body"], budget=1 << 30)
+    assert everything == scoring.CACHE.nbytes > used
+    ranking = scoring.rank(scorer, QUERIES[0], _everything(searcher), 25)
+    assert [docnum for docnum, _ in _whoosh(searcher, QUERIES[0], 25)] == list(ranking.docnums)
