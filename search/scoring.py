@@ -33,8 +33,8 @@ Floats = npt.NDArray[np.float64]
 POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
 # Posting lists shorter than this (two blocks) decode fast enough when first needed.
 MIN_WARM_POSTINGS = 256
-# Candidates whose position-based clauses (phrases) are scored by Whoosh.
-RERANK_DEPTH = 50
+# The best candidates by term scores whose position-based clauses (phrases) count.
+RERANK_DEPTH = 100
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -386,8 +386,8 @@ def rank(
 ) -> Ranking:
     """Return the top ``limit`` allowed documents of the sum of ``clauses``' scores.
 
-    Term clauses are scored in bulk; other clauses (phrases) are scored by Whoosh over
-    the best ``RERANK_DEPTH`` candidates and added, as Whoosh's Or would. With
+    Term clauses are scored in bulk; other clauses (phrases) are scored over the best
+    ``RERANK_DEPTH`` candidates and added there, as Whoosh's Or would add them. With
     ``newest`` (a value per document), matches are ordered by it, highest first.
     """
     scores = np.zeros(scorer.size, dtype=np.float64)
@@ -419,39 +419,23 @@ def rank(
 def _rank_with_positions(
     scorer: ArrayScorer, queries: Sequence[Any], candidates: DocNums, scores: Floats, limit: int
 ) -> Ranking:
-    """Add position-based clauses (phrases) over a pool of the best candidates.
+    """Add position-based clauses (phrases) to the best ``RERANK_DEPTH`` candidates.
 
-    The pool deepens until no candidate outside it could overtake the last of the
-    ``limit`` best: a phrase adds at most its words' scores times its boost, so the
-    result is the ranking Whoosh gives, without checking positions everywhere.
+    A rescoring window, as Elasticsearch's rescore or Lucene's QueryRescorer do: a
+    candidate below the window never gets its phrase bonus. Checking positions for
+    every candidate that holds all the words costs up to 60 ms a query at 100k
+    articles; the window changed no ranking metric on either benchmark.
     """
-    ceiling = np.zeros(scorer.size, dtype=np.float64)
+    pool = _top(candidates, scores, max(limit, RERANK_DEPTH))
     for query in queries:
-        if isinstance(query, Phrase):
-            holders, most = scorer.phrase_ceiling(query)
-            ceiling[holders] += most
-    depth = max(limit, RERANK_DEPTH)
-    while True:
-        pool = _top(candidates, scores, depth)
-        boosted = scores.copy()
-        for query in queries:
-            matches = scorer.phrase(query, pool) if isinstance(query, Phrase) else None
-            if matches is None:
-                _add_whoosh_scores(scorer.searcher, [query], pool, boosted)
-            else:
-                boosted[matches[0]] += matches[1]
-        best = _top(pool, boosted, limit)
-        if len(pool) == len(candidates):
-            break
-        in_pool = np.zeros(scorer.size, dtype=np.bool_)
-        in_pool[pool] = True
-        outside = candidates[~in_pool[candidates]]
-        reach = float((scores[outside] + ceiling[outside]).max())
-        if len(best) == limit and reach < boosted[best[-1]]:
-            break
-        depth *= 4
+        matches = scorer.phrase(query, pool) if isinstance(query, Phrase) else None
+        if matches is None:
+            _add_whoosh_scores(scorer.searcher, [query], pool, scores)
+        else:
+            scores[matches[0]] += matches[1]
+    best = _top(pool, scores, limit)
     return Ranking(
-        tuple(int(d) for d in best), tuple(float(boosted[d]) for d in best), len(candidates)
+        tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), len(candidates)
     )
 
 

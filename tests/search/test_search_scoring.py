@@ -93,12 +93,28 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("clauses", QUERIES)
-def test_array_scores_equal_whoosh_scores(searcher: Any, clauses: list[Any]) -> None:
+def test_array_scores_equal_whoosh_scores(
+    searcher: Any, clauses: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rescoring window as deep as the index: every phrase match is found.
+    monkeypatch.setattr(scoring, "RERANK_DEPTH", searcher.doc_count_all())
     expected = _whoosh(searcher, clauses, 25)
     ranking = scoring.rank(_scorer(searcher), clauses, _everything(searcher), 25)
     assert ranking.total == len(searcher.search(Or(clauses), limit=None))
     assert [docnum for docnum, _ in expected] == list(ranking.docnums)
     assert [score for _, score in expected] == pytest.approx(list(ranking.scores), rel=1e-9)
+
+
+def test_phrases_only_lift_candidates_inside_the_rescoring_window(
+    searcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms_only = [clause for clause in QUERIES[3] if not isinstance(clause, Phrase)]
+    by_terms = scoring.rank(_scorer(searcher), terms_only, _everything(searcher), 1000)
+    monkeypatch.setattr(scoring, "RERANK_DEPTH", 10)
+    ranking = scoring.rank(_scorer(searcher), QUERIES[3], _everything(searcher), 10)
+    assert set(ranking.docnums) == set(by_terms.docnums[:10])
+    assert ranking.total == by_terms.total
+    assert ranking.scores >= by_terms.scores[:10]
 
 
 def test_deleted_and_replaced_documents_never_score(searcher: Any) -> None:
