@@ -79,6 +79,14 @@ MAX_SYNONYMS = 8
 # Words shorter than this are never corrected (too many neighbours within an edit).
 MIN_CORRECTED_LENGTH = 4
 MAX_PHRASE_TERMS = 12
+# Suggestions for CJK text also look for the words of the titles that the typed text
+# matches best (pseudo-relevance feedback): half a Chinese question rarely holds the
+# words of its answer's title, the best few titles often do. English suggestions lost
+# with it (docs/search-quality.md), so they do without.
+SUGGEST_FEEDBACK_TITLES = 3
+SUGGEST_FEEDBACK_TERMS = 10
+# The feedback words together weigh this many times the typed words.
+SUGGEST_FEEDBACK_WEIGHT = 1.5
 
 # Bounds on what a user can make one query cost.
 MAX_QUERY_CHARS = 500
@@ -619,6 +627,12 @@ class SearchIndex:
                 _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
             )
         with self._reader() as reader:
+            if SUGGEST_FEEDBACK_WEIGHT > 0 and analysis.has_cjk(text):
+                first = reader.rank(clauses, scope, None, SUGGEST_FEEDBACK_TITLES)
+                share = SUGGEST_FEEDBACK_WEIGHT * max(1, len(words))
+                for term, weight in _feedback_terms(reader.searcher, first, set(words)):
+                    clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * share * weight))
+                    clauses.append(Term("body", term, boost=SUGGEST_BODY_BOOST * share * weight))
             ranking = reader.rank(clauses, scope, None, limit)
             found = reader.hits(ranking)
         prefixes = (prefix,) if prefix else ()
@@ -723,6 +737,27 @@ def _weighting() -> Any:
     return whoosh_scoring.BM25F(
         B=BM25_B, K1=BM25_K1, **{f"{field}_B": b for field, b in _FIELD_B.items()}
     )
+
+
+def _feedback_terms(
+    searcher: Any, first: scoring.Ranking, typed: set[str]
+) -> list[tuple[str, float]]:
+    """Return the words of the first-pass titles that best describe them, with weights
+    summing to 1: each title's word frequencies, weighted by its score (RM3's model)."""
+    total = sum(first.scores)
+    if total <= 0:
+        return []
+    model: dict[str, float] = {}
+    for docnum, score in zip(first.docnums, first.scores, strict=True):
+        words = analysis.terms(str(searcher.stored_fields(docnum).get("title", "")))
+        for word in words:
+            model[word] = model.get(word, 0.0) + score / total / len(words)
+    best = sorted(
+        ((word, weight) for word, weight in model.items() if word not in typed),
+        key=lambda item: (-item[1], item[0]),
+    )[:SUGGEST_FEEDBACK_TERMS]
+    mass = sum(weight for _word, weight in best)
+    return [(word, weight / mass) for word, weight in best]
 
 
 def _first_term(word: str) -> str:

@@ -24,7 +24,7 @@ STACKFAQ_MRR = 0.79
 STACKFAQ_NDCG = 0.745
 STACKFAQ_TYPING_MRR = 0.455
 BQ_MRR = 0.285
-BQ_TYPING_MRR = 0.155
+BQ_TYPING_MRR = 0.195
 
 
 def test_metrics_of_a_known_ranking():

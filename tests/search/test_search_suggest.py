@@ -35,7 +35,8 @@ def test_a_partial_latin_word_completes_to_a_title(search_index: SearchIndex, ad
 def test_a_partial_chinese_word_completes_to_a_title(search_index: SearchIndex, add: Add) -> None:
     printer = add("打印机无法连接怎么办", "先检查网线。")
     add("邮箱无法登录", "重置密码。")
-    assert suggested(search_index, "打印") == [printer.id]
+    # The other title may follow, found through the best title's word "无法" (feedback).
+    assert suggested(search_index, "打印")[:1] == [printer.id]
 
 
 def test_completed_words_and_a_partial_last_word_work_together(
@@ -83,3 +84,19 @@ def test_query_syntax_typed_into_suggestions_is_only_words(
     assert suggested(search_index, "visibility:internal") == []
     assert suggested(search_index, "title:*") == []
     assert suggested(search_index, '"(va') == []
+
+
+def test_half_typed_chinese_also_suggests_titles_worded_like_the_best_match(
+    search_index: SearchIndex, add: Add
+) -> None:
+    best = add("信用卡账单怎么修改还款日", "")
+    related = add("修改还款日", "")
+    add("打印机无法打印", "")
+    # "信用卡账单" shares no character with "修改还款日": the best title's words find it.
+    assert suggested(search_index, "信用卡账单") == [best.id, related.id]
+
+
+def test_english_suggestions_keep_to_the_typed_words(search_index: SearchIndex, add: Add) -> None:
+    best = add("Billing statement date and payment due day", "")
+    add("Payment due day", "")
+    assert suggested(search_index, "billing statement") == [best.id]
