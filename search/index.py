@@ -101,7 +101,7 @@ _WHOOSH_LOCK_TIMEOUT = 10.0
 _FILTER_CACHE_SIZE = 64
 # What warm() decodes ahead, in this order: what suggestions read, then bodies.
 WARM_FIELDS = ("title_prefix", "title", "phrasings_prefix", "phrasings", "title_cjk", "body")
-WARM_BYTES = 32 * 1024 * 1024
+WARM_BYTES = 64 * 1024 * 1024
 # Searchers read segment files with plain reads (see _open_for_reading).
 _MMAP_SEGMENTS = False
 

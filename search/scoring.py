@@ -30,7 +30,7 @@ DocNums = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 # Decoded postings kept per process; the most recently used stay.
-POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 # Posting lists shorter than this (two blocks) decode fast enough when first needed.
 MIN_WARM_POSTINGS = 256
 # The best candidates by term scores whose position-based clauses (phrases) count.
