@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from search.analysis import terms
-from search.snippets import ELLIPSIS, SNIPPET_WIDTH, highlight, snippet
+from search.analysis import spans, terms
+from search.snippets import ELLIPSIS, SNIPPET_WIDTH, _matches, highlight, snippet
 
 
 def marked(segments: tuple[tuple[str, bool], ...]) -> list[str]:
@@ -102,3 +102,45 @@ def test_without_matches_the_snippet_is_the_start_of_the_text() -> None:
 def test_an_empty_text_gives_no_segments() -> None:
     assert snippet("", terms("vpn")) == ()
     assert highlight("", terms("vpn")) == ()
+
+
+TEXTS = [
+    "Reset the VPN password. Then reconnect to Wi-Fi; e.g. the office network 192.168.1.1 works.",
+    "It's the user's Outlook: naïve café ﬁle, ＶＰＮ connecting... Dying printers? Possibly.\n"
+    "Generalizations about sensibilities, relational databases and conditional access 802-11x.",
+    "打印机无法连接网络。请先重启打印机！然后检查 Wi-Fi 设置；如果还是连不上，联系 IT 部门。",
+    "Outlook 无法收邮件 after the update.Connect again (see outlook.exe --safe) and c# 0x8007000d.",
+]
+
+
+def _merged_reference(
+    text: str, wanted: set[str], prefixes: tuple[str, ...]
+) -> list[tuple[int, int]]:
+    """Every match found by analysing the whole text at once, merged as snippets merge."""
+    found = sorted(
+        (span.start, span.end)
+        for span in spans(text)
+        if span.term in wanted or any(span.word.startswith(p) for p in prefixes)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def test_reading_only_sentences_with_a_needle_finds_every_match() -> None:
+    for text in TEXTS:
+        words = spans(text)
+        for span in words:
+            expected = _merged_reference(text, {span.term}, ())
+            assert [(m.start, m.end) for m in _matches(text, {span.term}, ())] == expected
+            for cut in (1, 2, 3):
+                prefix = span.word[:cut]
+                expected = _merged_reference(text, set(), (prefix,))
+                assert [(m.start, m.end) for m in _matches(text, set(), (prefix,))] == expected
+    # A prefix typed across a hyphen: "wif" for "Wi-Fi".
+    wifi = TEXTS[0].index("Wi-Fi")
+    assert [(m.start, m.end) for m in _matches(TEXTS[0], set(), ("wif",))] == [(wifi, wifi + 5)]
