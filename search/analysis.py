@@ -264,7 +264,7 @@ def prefix_analyzer() -> Any:
 
 
 class CjkBigramTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no type hints
-    """Yield the overlapping character bigrams of each CJK run (a lone character alone).
+    """Yield the overlapping character bigrams of each CJK run, then its single characters.
 
     Indexed next to the jieba words, they let a query find a word jieba segments
     differently or does not know, and a half-typed Chinese word match its article.
@@ -284,7 +284,7 @@ class CjkBigramTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no ty
         mode: str = "",
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Yield one reused Whoosh Token per bigram."""
+        """Yield one reused Whoosh Token per bigram or character."""
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
         for gram in cjk_bigrams(value):
@@ -307,8 +307,9 @@ class AsciiWordFilter(Filter):  # type: ignore[misc]  # whoosh ships no type hin
                 yield token
 
 
-def cjk_bigrams(text: str) -> list[str]:
-    """Return the character bigrams of the CJK runs of ``text`` (NFKC, lower-cased)."""
+def cjk_pairs(text: str) -> list[str]:
+    """Return the character bigrams of the CJK runs of ``text`` (NFKC, lower-cased);
+    a run of one character gives that character."""
     norm = normalise(text)[0] if not text.isascii() else ""
     out: list[str] = []
     for match in _CJK_RUN_RE.finditer(norm):
@@ -320,9 +321,31 @@ def cjk_bigrams(text: str) -> list[str]:
     return out
 
 
+def cjk_characters(text: str) -> list[str]:
+    """Return the single characters of the longer CJK runs of ``text``, stop words left out."""
+    norm = normalise(text)[0] if not text.isascii() else ""
+    stops = stop_words()
+    return [
+        ch
+        for match in _CJK_RUN_RE.finditer(norm)
+        if len(match.group()) > 1
+        for ch in match.group()
+        if ch not in stops
+    ]
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Return what the CJK character fields index: the bigrams, then the single characters.
+
+    Queries weigh the two apart: short questions that share no word or bigram with
+    their answer often still share characters.
+    """
+    return cjk_pairs(text) + cjk_characters(text)
+
+
 @cache
 def bigram_analyzer() -> Any:
-    """Return the analyzer of the CJK character-bigram fields."""
+    """Return the analyzer of the CJK character fields (bigrams and single characters)."""
     return CjkBigramTokenizer()
 
 

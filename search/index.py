@@ -57,6 +57,11 @@ SUGGEST_PREFIX_BOOST = 2.0
 SUGGEST_PHRASINGS_PREFIX_BOOST = 0.7
 # The last typed word also counts as a whole word, a little less than completed ones.
 SUGGEST_LAST_WEIGHT = 1.0
+# A half-typed English word also stands for the most frequent words of the index that
+# it begins, each at this share of a typed word.
+SUGGEST_COMPLETIONS = 3
+SUGGEST_COMPLETION_WEIGHT = 0.3
+COMPLETION_MIN_LENGTH = 4
 BM25_B = 0.75
 BM25_K1 = 1.2
 TITLE_B = 0.75
@@ -73,6 +78,9 @@ BODY_CJK_BOOST = 0.2
 PHRASINGS_CJK_BOOST = 0.2
 SUGGEST_TITLE_CJK_BOOST = 2.0
 SUGGEST_PHRASINGS_CJK_BOOST = 0.2
+# Single CJK characters in full search, as a share of a bigram's weight in the same field
+# (titles and phrasings only). Suggestions leave them out: no gain measured there.
+CJK_CHARACTER_WEIGHT = 2.5
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
 MAX_SYNONYMS = 8
@@ -563,11 +571,20 @@ class SearchIndex:
             if 2 <= len(phrase) <= MAX_PHRASE_TERMS:
                 clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
                 clauses.append(Phrase("body", phrase, boost=BODY_PHRASE_BOOST))
-            grams = _unique(analysis.cjk_bigrams(text))[:MAX_QUERY_TERMS]
+            grams = _unique(analysis.cjk_pairs(text))[:MAX_QUERY_TERMS]
             for gram in grams:
                 clauses.append(Term("title_cjk", gram, boost=TITLE_CJK_BOOST))
                 clauses.append(Term("body_cjk", gram, boost=BODY_CJK_BOOST))
                 clauses.append(Term("phrasings_cjk", gram, boost=PHRASINGS_CJK_BOOST))
+            # Characters are left out of bodies: a long body holds most common ones.
+            characters = _unique(analysis.cjk_characters(text))[:MAX_QUERY_TERMS]
+            for character in characters:
+                if character not in grams:
+                    weight = CJK_CHARACTER_WEIGHT
+                    clauses.append(Term("title_cjk", character, boost=TITLE_CJK_BOOST * weight))
+                    clauses.append(
+                        Term("phrasings_cjk", character, boost=PHRASINGS_CJK_BOOST * weight)
+                    )
             extra = self._expansions(terms)
             extra.extend(
                 (_first_term(fix),)
@@ -590,7 +607,8 @@ class SearchIndex:
 
         Completed words match titles and past phrasings, the last word may be half a
         title or phrasing word; CJK text also matches title and phrasing bigrams.
-        Completed words also match bodies, below titles.
+        Completed words also match bodies, below titles. A half-typed English word also
+        looks, lightly, for the most frequent index words it begins.
         """
         if not analysis.suggestion_ready(text):
             return ()
@@ -615,7 +633,7 @@ class SearchIndex:
         if prefix:
             clauses.append(Term("title_prefix", prefix, boost=SUGGEST_PREFIX_BOOST))
             clauses.append(Term("phrasings_prefix", prefix, boost=SUGGEST_PHRASINGS_PREFIX_BOOST))
-        for gram in _unique(analysis.cjk_bigrams(text))[:MAX_QUERY_TERMS]:
+        for gram in _unique(analysis.cjk_pairs(text))[:MAX_QUERY_TERMS]:
             clauses.append(Term("title_cjk", gram, boost=SUGGEST_TITLE_CJK_BOOST))
             clauses.append(Term("phrasings_cjk", gram, boost=SUGGEST_PHRASINGS_CJK_BOOST))
         words = terms + [term for term in last if term not in terms]
@@ -627,6 +645,13 @@ class SearchIndex:
                 _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
             )
         with self._reader() as reader:
+            if len(prefix) >= COMPLETION_MIN_LENGTH and prefix.isascii() and prefix.isalpha():
+                for word in _completions(reader.searcher, prefix, SUGGEST_COMPLETIONS):
+                    term = analysis.stem_word(word)
+                    if term not in words:
+                        weight = SUGGEST_COMPLETION_WEIGHT
+                        clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * weight))
+                        clauses.append(Term("body", term, boost=SUGGEST_BODY_BOOST * weight))
             if SUGGEST_FEEDBACK_WEIGHT > 0 and analysis.has_cjk(text):
                 first = reader.rank(clauses, scope, None, SUGGEST_FEEDBACK_TITLES)
                 share = SUGGEST_FEEDBACK_WEIGHT * max(1, len(words))
@@ -758,6 +783,20 @@ def _feedback_terms(
     )[:SUGGEST_FEEDBACK_TERMS]
     mass = sum(weight for _word, weight in best)
     return [(word, weight / mass) for word, weight in best]
+
+
+def _completions(searcher: Any, prefix: str, count: int) -> list[str]:
+    """Return the ``count`` most frequent unstemmed words that begin with ``prefix``
+    and are longer (the ``spelling`` field holds each word with its collection count)."""
+    found = [
+        (btext.decode("utf-8"), info.weight())
+        for btext, info in searcher.reader().iter_prefix("spelling", prefix)
+    ]
+    best = sorted(
+        ((word, weight) for word, weight in found if word != prefix),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return [word for word, _weight in best[:count]]
 
 
 def _first_term(word: str) -> str:

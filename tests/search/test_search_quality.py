@@ -1,4 +1,4 @@
-"""Relevance features: CJK bigram fallback, synonyms, "Did you mean", long-query pruning."""
+"""Relevance features: CJK bigrams and characters, completions, synonyms, spelling, pruning."""
 
 from __future__ import annotations
 
@@ -25,6 +25,23 @@ def test_chinese_bigrams_find_a_word_jieba_segments_differently(
     add("打印机无法打印", "")
     # "粒贷" is no jieba word of either text: only the bigram field can match it.
     assert ids(search_index, "粒贷") == [wanted.id]
+
+
+def test_chinese_characters_rank_the_title_sharing_them_first(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("信用卡额度怎么提高", "")
+    other = add("信用卡怎么注销", "")
+    # "提额" is neither a word nor a bigram of either title; its characters are the wanted's.
+    assert ids(search_index, "信用卡提额") == [wanted.id, other.id]
+
+
+def test_a_half_typed_english_word_finds_bodies_by_its_frequent_completions(
+    search_index: SearchIndex, add: Add
+) -> None:
+    add("Office chairs", "Order new chairs here.")
+    wanted = add("Office devices", "The printer on floor two jams; restart the printer.")
+    assert suggested(search_index, "office prin")[:1] == [wanted.id]
 
 
 def test_a_half_typed_chinese_word_suggests_by_bigrams(search_index: SearchIndex, add: Add) -> None:
