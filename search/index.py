@@ -788,15 +788,7 @@ def _feedback_terms(
 def _completions(searcher: Any, prefix: str, count: int) -> list[str]:
     """Return the ``count`` most frequent unstemmed words that begin with ``prefix``
     and are longer (the ``spelling`` field holds each word with its collection count)."""
-    found = [
-        (btext.decode("utf-8"), info.weight())
-        for btext, info in searcher.reader().iter_prefix("spelling", prefix)
-    ]
-    best = sorted(
-        ((word, weight) for word, weight in found if word != prefix),
-        key=lambda item: (-item[1], item[0]),
-    )
-    return [word for word, _weight in best[:count]]
+    return spelling.completions(searcher, "spelling", prefix, count)
 
 
 def _first_term(word: str) -> str:

@@ -12,6 +12,7 @@ ties broken alphabetically.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,17 @@ class Vocabulary:
         )
         return {choice: frequencies[index] for choice, _distance, index in found}
 
+    def starting_with(self, prefix: str) -> list[tuple[str, float]]:
+        """Return the words beginning with ``prefix`` and their frequencies."""
+        group = self.words.get(prefix[:1])
+        if group is None:
+            return []
+        words, frequencies = group
+        # Whoosh yields a field's words in order, so each group is sorted.
+        low = bisect_left(words, prefix)
+        high = bisect_left(words, prefix + "\U0010ffff", low)
+        return list(zip(words[low:high], frequencies[low:high], strict=True))
+
 
 class _Cache:
     def __init__(self, size: int) -> None:
@@ -91,6 +103,21 @@ def closest_word(searcher: Any, field: str, word: str, maxdist: int) -> str | No
     if not frequency:
         return None
     return min(frequency, key=lambda choice: (-frequency[choice], choice))
+
+
+def completions(searcher: Any, field: str, prefix: str, count: int) -> list[str]:
+    """Return the ``count`` most frequent words of ``field`` that begin with ``prefix``
+    and are longer, most frequent first (ties alphabetical)."""
+    if not prefix:
+        return []
+    frequency: dict[str, float] = defaultdict(float)
+    for reader, _offset in _leaves(searcher):
+        vocabulary = _CACHE.vocabulary(reader, str(reader.segment().segment_id()), field)
+        for word, count_in_segment in vocabulary.starting_with(prefix):
+            frequency[word] += count_in_segment
+    frequency.pop(prefix, None)
+    best = sorted(frequency, key=lambda word: (-frequency[word], word))
+    return best[:count]
 
 
 def _leaves(searcher: Any) -> Sequence[tuple[Any, int]]:

@@ -220,3 +220,17 @@ def test_warming_caches_the_longest_lists_of_the_first_fields_within_the_budget(
     assert everything == scoring.CACHE.nbytes > used
     ranking = scoring.rank(scorer, QUERIES[0], _everything(searcher), 25)
     assert [docnum for docnum, _ in _whoosh(searcher, QUERIES[0], 25)] == list(ranking.docnums)
+
+
+@pytest.mark.parametrize("prefix", ["p", "pr", "res", "key", "zzz"])
+def test_completions_are_the_most_frequent_longer_words_with_the_prefix(
+    searcher: Any, prefix: str
+) -> None:
+    found = [
+        (btext.decode(), info.weight())
+        for btext, info in searcher.reader().iter_prefix("spelling", prefix)
+        if btext.decode() != prefix
+    ]
+    expected = [word for word, _ in sorted(found, key=lambda item: (-item[1], item[0]))][:3]
+    assert spelling.completions(searcher, "spelling", prefix, 3) == expected
+    assert spelling.completions(searcher, "spelling", "", 3) == []
