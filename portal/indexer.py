@@ -95,10 +95,15 @@ def poke(app: Flask) -> None:
         log.exception("applying the index outbox failed")
 
 
+def index_of(app: Flask) -> SearchIndex:
+    """Return ``app``'s search index (also outside a request)."""
+    index: SearchIndex = app.extensions["solveloop.index"]
+    return index
+
+
 def get_index() -> SearchIndex:
     """Return this app's search index."""
-    index: SearchIndex = current_app.extensions["solveloop.index"]
-    return index
+    return index_of(current_app)
 
 
 def get_indexer() -> OutboxIndexer:

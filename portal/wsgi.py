@@ -7,14 +7,8 @@ import gc
 from flask import Flask
 
 from portal import create_app as build_app
+from portal.indexer import index_of
 from search.analysis import terms
-from search.index import SearchIndex
-
-
-def get_index_of(app: Flask) -> SearchIndex:
-    """Return the app's search index (outside a request, unlike portal.indexer.get_index)."""
-    index: SearchIndex = app.extensions["solveloop.index"]
-    return index
 
 
 def create_app(instance_path: str | None = None) -> Flask:
@@ -23,7 +17,7 @@ def create_app(instance_path: str | None = None) -> Flask:
     app = build_app(instance_path=instance_path)
     terms("预加载词典 preload")
     # Long posting lists decoded once here are shared by every worker (copy-on-write).
-    get_index_of(app).warm()
+    index_of(app).warm()
     # What exists now lives as long as the process; frozen, the cyclic collector's full
     # passes skip it (measured at 100k articles: 25-32 ms -> 3-4.5 ms per full pass, which
     # lands on whichever request triggers it). Workers forked after this inherit the freeze.

@@ -646,7 +646,9 @@ class SearchIndex:
             )
         with self._reader() as reader:
             if len(prefix) >= COMPLETION_MIN_LENGTH and prefix.isascii() and prefix.isalpha():
-                for word in _completions(reader.searcher, prefix, SUGGEST_COMPLETIONS):
+                for word in spelling.completions(
+                    reader.searcher, "spelling", prefix, SUGGEST_COMPLETIONS
+                ):
                     term = analysis.stem_word(word)
                     if term not in words:
                         weight = SUGGEST_COMPLETION_WEIGHT
@@ -783,12 +785,6 @@ def _feedback_terms(
     )[:SUGGEST_FEEDBACK_TERMS]
     mass = sum(weight for _word, weight in best)
     return [(word, weight / mass) for word, weight in best]
-
-
-def _completions(searcher: Any, prefix: str, count: int) -> list[str]:
-    """Return the ``count`` most frequent unstemmed words that begin with ``prefix``
-    and are longer (the ``spelling`` field holds each word with its collection count)."""
-    return spelling.completions(searcher, "spelling", prefix, count)
 
 
 def _first_term(word: str) -> str:

@@ -6,8 +6,8 @@ arrays (document numbers and term frequencies), kept in a process-wide cache key
 the immutable segment they come from, and scored with the same BM25F formula, idf and
 average lengths Whoosh uses, so a ranking is Whoosh's ranking, only computed in bulk.
 
-Only term clauses (and conjunctions of terms) are scored here. Clauses that need
-positions, such as phrases, are left to Whoosh over the best candidates.
+Term clauses (and conjunctions of terms) are scored over every match; phrases are
+checked from their positions over a window of the best candidates.
 """
 
 from __future__ import annotations
@@ -166,6 +166,19 @@ def _positions(matcher: Any, postings: Postings, indices: npt.NDArray[np.int64])
     return found
 
 
+def segments(searcher: Any) -> list[tuple[Any, int, str]]:
+    """Return (reader, first document number, segment id) of each segment of a searcher.
+
+    Segments never change once written, so their id keys what is decoded from them.
+    An empty index has one reader without a segment (and without documents): left out.
+    """
+    return [
+        (reader, int(offset), str(reader.segment().segment_id()))
+        for reader, offset in searcher.reader().leaf_readers()
+        if reader.segment() is not None
+    ]
+
+
 class ArrayScorer:
     """Scores term queries over one open Whoosh searcher; not shared between threads."""
 
@@ -175,12 +188,7 @@ class ArrayScorer:
         self.b = b
         self.field_b = dict(field_b)
         self.size = int(searcher.doc_count_all())
-        # An empty index has one reader without a segment (and without documents).
-        self._leaves = [
-            (reader, int(offset), str(reader.segment().segment_id()))
-            for reader, offset in searcher.reader().leaf_readers()
-            if reader.segment() is not None
-        ]
+        self._leaves = segments(searcher)
         self._lengths: dict[str, Floats] = {}
         self._sort_values: dict[str, Floats] = {}
 
@@ -304,24 +312,24 @@ class ArrayScorer:
 
     def clause(self, query: Any) -> tuple[DocNums, Floats]:
         """Return the matches of a Term, or of an And of Terms (scores summed)."""
+        if not is_term_clause(query):
+            raise TypeError(f"not a term clause: {query!r}")
         if isinstance(query, Term):
             return self.term(query.fieldname, query.text, query.boost)
-        if isinstance(query, And) and all(isinstance(q, Term) for q in query.subqueries):
-            docnums: DocNums | None = None
-            total: Floats | None = None
-            for sub in query.subqueries:
-                ids, scores = self.term(sub.fieldname, sub.text, sub.boost * query.boost)
-                if docnums is None or total is None:
-                    docnums, total = ids, scores
-                    continue
-                common, left, right = np.intersect1d(
-                    docnums, ids, assume_unique=True, return_indices=True
-                )
-                docnums, total = common, total[left] + scores[right]
+        docnums: DocNums | None = None
+        total: Floats | None = None
+        for sub in query.subqueries:
+            ids, scores = self.term(sub.fieldname, sub.text, sub.boost * query.boost)
             if docnums is None or total is None:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-            return docnums, total
-        raise TypeError(f"not a term clause: {query!r}")
+                docnums, total = ids, scores
+                continue
+            common, left, right = np.intersect1d(
+                docnums, ids, assume_unique=True, return_indices=True
+            )
+            docnums, total = common, total[left] + scores[right]
+        if docnums is None or total is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return docnums, total
 
 
 def _segment_postings(reader: Any, segment: str, field: str, text: str) -> Postings:
@@ -350,8 +358,8 @@ def warm(scorer: ArrayScorer, fields: Sequence[str], budget: int) -> int:
             (info.doc_frequency(), reader, segment, btext.decode("utf-8"))
             for reader, _offset, segment in scorer._leaves
             for btext, info in reader.iter_field(field)
-            if info.doc_frequency() >= MIN_WARM_POSTINGS
         ]
+        lists = [entry for entry in lists if entry[0] >= MIN_WARM_POSTINGS]
         lists.sort(key=lambda entry: -entry[0])
         for frequency, reader, segment, text in lists:
             # Eight bytes per posting: a document number and a weight.
@@ -408,12 +416,10 @@ def rank(
         return Ranking((), (), total)
     if newest is not None:
         order = np.lexsort((candidates, -newest[candidates]))
-        best = candidates[order[:limit]]
-        return Ranking(tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), total)
+        return _ranking(candidates[order[:limit]], scores, total)
     if others:
         return _rank_with_positions(scorer, others, candidates, scores, limit)
-    best = _top(candidates, scores, limit)
-    return Ranking(tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), total)
+    return _ranking(_top(candidates, scores, limit), scores, total)
 
 
 def _rank_with_positions(
@@ -430,13 +436,14 @@ def _rank_with_positions(
     for query in queries:
         matches = scorer.phrase(query, pool) if isinstance(query, Phrase) else None
         if matches is None:
-            _add_whoosh_scores(scorer.searcher, [query], pool, scores)
+            _add_whoosh_score(scorer.searcher, query, pool, scores)
         else:
             scores[matches[0]] += matches[1]
-    best = _top(pool, scores, limit)
-    return Ranking(
-        tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), len(candidates)
-    )
+    return _ranking(_top(pool, scores, limit), scores, len(candidates))
+
+
+def _ranking(best: DocNums, scores: Floats, total: int) -> Ranking:
+    return Ranking(tuple(int(d) for d in best), tuple(float(scores[d]) for d in best), total)
 
 
 def _top(candidates: DocNums, scores: Floats, limit: int) -> DocNums:
@@ -452,12 +459,8 @@ def _top(candidates: DocNums, scores: Floats, limit: int) -> DocNums:
     return candidates[order[:limit]]
 
 
-def _add_whoosh_scores(
-    searcher: Any, queries: Sequence[Any], pool: DocNums, scores: Floats
-) -> None:
-    """Add each query's Whoosh score to ``scores`` for the documents of ``pool``."""
-    allowed = {int(d) for d in pool}
-    for query in queries:
-        found = searcher.search(query, limit=None, filter=allowed, optimize=False)
-        for hit in found:
-            scores[hit.docnum] += hit.score
+def _add_whoosh_score(searcher: Any, query: Any, pool: DocNums, scores: Floats) -> None:
+    """Add the query's Whoosh score to ``scores`` for the documents of ``pool``."""
+    found = searcher.search(query, limit=None, filter={int(d) for d in pool}, optimize=False)
+    for hit in found:
+        scores[hit.docnum] += hit.score

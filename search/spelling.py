@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+
+from search.scoring import segments
 
 # Segments whose vocabulary stays in memory (process-wide, least recently used out).
 MAX_CACHED_SEGMENTS = 32
@@ -42,16 +44,17 @@ class Vocabulary:
             frequencies.append(float(info.weight()))
         return cls(dict(grouped))
 
-    def within(self, word: str, maxdist: int) -> dict[str, float]:
-        """Return the words within ``maxdist`` edits sharing the first letter -> frequency."""
+    def within(self, word: str, maxdist: int) -> list[tuple[str, float]]:
+        """Return the words within ``maxdist`` edits sharing the first letter, with their
+        frequencies."""
         group = self.words.get(word[:1])
         if group is None:
-            return {}
+            return []
         words, frequencies = group
         found = process.extract(
             word, words, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None
         )
-        return {choice: frequencies[index] for choice, _distance, index in found}
+        return [(choice, frequencies[index]) for choice, _distance, index in found]
 
     def starting_with(self, prefix: str) -> list[tuple[str, float]]:
         """Return the words beginning with ``prefix`` and their frequencies."""
@@ -94,11 +97,7 @@ def closest_word(searcher: Any, field: str, word: str, maxdist: int) -> str | No
 
     Only words with the same first letter count; ``word`` itself never does.
     """
-    frequency: dict[str, float] = defaultdict(float)
-    for reader, _offset in _leaves(searcher):
-        vocabulary = _CACHE.vocabulary(reader, str(reader.segment().segment_id()), field)
-        for choice, count in vocabulary.within(word, maxdist).items():
-            frequency[choice] += count
+    frequency = _frequencies(searcher, field, lambda words: words.within(word, maxdist))
     frequency.pop(word, None)
     if not frequency:
         return None
@@ -110,19 +109,18 @@ def completions(searcher: Any, field: str, prefix: str, count: int) -> list[str]
     and are longer, most frequent first (ties alphabetical)."""
     if not prefix:
         return []
-    frequency: dict[str, float] = defaultdict(float)
-    for reader, _offset in _leaves(searcher):
-        vocabulary = _CACHE.vocabulary(reader, str(reader.segment().segment_id()), field)
-        for word, count_in_segment in vocabulary.starting_with(prefix):
-            frequency[word] += count_in_segment
+    frequency = _frequencies(searcher, field, lambda words: words.starting_with(prefix))
     frequency.pop(prefix, None)
     best = sorted(frequency, key=lambda word: (-frequency[word], word))
     return best[:count]
 
 
-def _leaves(searcher: Any) -> Sequence[tuple[Any, int]]:
-    return [
-        (reader, offset)
-        for reader, offset in searcher.reader().leaf_readers()
-        if reader.segment() is not None
-    ]
+def _frequencies(
+    searcher: Any, field: str, lookup: Callable[[Vocabulary], Iterable[tuple[str, float]]]
+) -> dict[str, float]:
+    """Return word -> collection frequency of what ``lookup`` finds in each segment."""
+    frequency: dict[str, float] = defaultdict(float)
+    for reader, _offset, segment in segments(searcher):
+        for word, count in lookup(_CACHE.vocabulary(reader, segment, field)):
+            frequency[word] += count
+    return frequency
