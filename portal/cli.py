@@ -175,11 +175,28 @@ def index_check(ctx: Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads per worker. 1 runs gunicorn's sync workers (behind a buffering proxy); "
+    "more runs threaded workers that keep idle connections open for 30 s.",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the portal with gunicorn (jieba's dictionary is loaded before the fork)."""
     instance = str(Path(ctx.app.instance_path))
     click.echo(f"Serving Solveloop on http://{host}:{port}/ (instance: {instance})")
+    if threads == 1:
+        # One request at a time per process, taken from the shared listen queue: with 50
+        # typists at 20k articles, loaded p95 / unloaded p95 was 1.57-1.66 against
+        # 2.80-3.22 for 2 workers x 2 threads, whose requests share one GIL per worker.
+        concurrency = ["--worker-class", "sync"]
+    else:
+        # A typist's requests come seconds apart; gunicorn's 2 s default keep-alive closes
+        # the connection between them, and a client that reuses it gets an error.
+        concurrency = ["--threads", str(threads), "--keep-alive", "30"]
     args = [
         sys.executable,
         "-m",
@@ -188,14 +205,7 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         "--no-control-socket",
         "--workers",
         str(workers),
-        # Measured with 50 typists at 20k articles (30 s runs): loaded p95 / unloaded p95
-        # 2.33-2.37 with 2 threads, 2.64-2.88 with 4; one GIL per worker.
-        "--threads",
-        "2",
-        # A typist's requests come seconds apart; gunicorn's 2 s default closes the
-        # connection between them, and a client that reuses it gets an error.
-        "--keep-alive",
-        "30",
+        *concurrency,
         "--bind",
         f"{host}:{port}",
         "--access-logfile",
