@@ -6,7 +6,6 @@ Nothing here produces HTML: the portal escapes each segment and wraps the matche
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Collection
 from functools import lru_cache
 from typing import NamedTuple
@@ -22,8 +21,6 @@ _LEAD = 60
 # Matches are looked for in this much of a text only, to bound the cost of a long article.
 _SCAN_LIMIT = 20_000
 _SENTENCE_END = re.compile(r"[.!?;。！？；\n]\s*")
-# Where a text may be cut without cutting a word: no token holds white space or these.
-_PIECE_END = re.compile(r"[.!?;]\s+|[。！？；\n]+")
 _SPACE = re.compile(r"\s+")
 
 
@@ -69,42 +66,50 @@ def _needle_pattern(needles: set[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
-def _pieces(text: str) -> list[tuple[int, int]]:
-    """Return (start, end) of the sentences of ``text``; no word spans two of them."""
-    found = []
-    start = 0
-    for boundary in _PIECE_END.finditer(text):
-        found.append((start, boundary.end()))
-        start = boundary.end()
-    if start < len(text):
-        found.append((start, len(text)))
-    return found
+# Characters no analysed word holds: a word lies inside one run between two of them.
+_BREAKS = frozenset("。！？；")
 
 
-def _candidate_pieces(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
-    """Return the sentences of ``text`` that may hold a match (all, if offsets shift)."""
+def _chunk(text: str, i: int) -> tuple[int, int]:
+    """Return (start, end) of the run around offset ``i`` without white space or a full stop.
+
+    No word crosses white space or a CJK sentence end, and the analyzer segments each
+    CJK run on its own, so such a run analyses to the words the whole text has there.
+    """
+    start, end = i, i
+    while start > 0 and not (text[start - 1].isspace() or text[start - 1] in _BREAKS):
+        start -= 1
+    while end < len(text) and not (text[end].isspace() or text[end] in _BREAKS):
+        end += 1
+    return start, end
+
+
+def _candidate_chunks(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
+    """Return the runs of ``text`` that may hold a match (all of it, if offsets shift)."""
     if pattern is None:
         return []
     folded, starts, _ends = normalise(text)
     if starts is not None:
         # Folding changed the length somewhere: offsets differ, read everything.
         return [(0, len(text))]
-    pieces = _pieces(text)
-    ends = [end for _start, end in pieces]
-    chosen = sorted({bisect_right(ends, hit.start()) for hit in pattern.finditer(folded)})
-    return [pieces[i] for i in chosen if i < len(pieces)]
+    chunks: list[tuple[int, int]] = []
+    for hit in pattern.finditer(folded):
+        # Hits come in order: one inside the last run found needs no run of its own.
+        if not chunks or hit.start() >= chunks[-1][1]:
+            chunks.append(_chunk(text, hit.start()))
+    return chunks
 
 
 def _matches(text: str, terms: Collection[str], prefixes: Collection[str]) -> list[_Match]:
     """Return merged character ranges of ``text`` matching a term or a prefix.
 
-    Only the sentences holding a needle of some term or prefix are analysed: a hit's
+    Only the runs of text holding a needle of some term or prefix are analysed: a hit's
     whole body took most of a suggestion's time.
     """
     pattern = _needle_pattern({_needle(term) for term in terms} | set(prefixes))
     found: list[_Match] = []
     text = text[:_SCAN_LIMIT]
-    for start, end in _candidate_pieces(text, pattern):
+    for start, end in _candidate_chunks(text, pattern):
         for span in _spans(text[start:end]):
             keys = {span.term} if span.term in terms else set()
             if prefixes:

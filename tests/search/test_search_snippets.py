@@ -110,6 +110,7 @@ TEXTS = [
     "Generalizations about sensibilities, relational databases and conditional access 802-11x.",
     "打印机无法连接网络。请先重启打印机！然后检查 Wi-Fi 设置；如果还是连不上，联系 IT 部门。",
     "Outlook 无法收邮件 after the update.Connect again (see outlook.exe --safe) and c# 0x8007000d.",
+    "VPN连接失败\t重启Outlook　然后打开https://intranet.example/vpn?id=7；打印机连不上！Wi-Fi,wifi;wi-fi",
 ]
 
 
@@ -131,7 +132,7 @@ def _merged_reference(
     return merged
 
 
-def test_reading_only_sentences_with_a_needle_finds_every_match() -> None:
+def test_reading_only_the_runs_with_a_needle_finds_every_match() -> None:
     for text in TEXTS:
         words = spans(text)
         for span in words:
