@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from articles.models import Article, IndexOutbox, Phrasing, utcnow
 from search.index import Document, SearchIndex
+from search.schema import INDEX_FORMAT
 
 OUTBOX_BATCH = 500
 # Past phrasings indexed per article: the newest ones, so the field tracks today's wording.
@@ -64,11 +65,13 @@ class Drift:
     missing: tuple[int, ...]
     stale: tuple[int, ...]
     extra: tuple[int, ...]
+    # The index format the index was built with, when older than the running code's.
+    outdated_format: int | None = None
 
     @property
     def clean(self) -> bool:
-        """True when the index matches the database."""
-        return not (self.missing or self.stale or self.extra)
+        """True when the index matches the database and the running code's format."""
+        return not (self.missing or self.stale or self.extra or self.outdated_format)
 
 
 @dataclass
@@ -173,4 +176,6 @@ class OutboxIndexer:
         missing = tuple(sorted(int(i) for i in in_db.keys() - stored.keys()))
         extra = tuple(sorted(int(i) for i in stored.keys() - in_db.keys()))
         stale = tuple(sorted(int(i) for i in in_db.keys() & stored.keys() if in_db[i] != stored[i]))
-        return Drift(missing=missing, stale=stale, extra=extra)
+        built = self.index.index_format()
+        outdated = built if built < INDEX_FORMAT else None
+        return Drift(missing=missing, stale=stale, extra=extra, outdated_format=outdated)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from portal import create_app
 from portal.auth.models import Role, User
+from search.schema import INDEX_FORMAT
 
 
 class Context:
@@ -167,6 +168,11 @@ def index_check(ctx: Context) -> None:
     for label, ids in (("missing", drift.missing), ("stale", drift.stale), ("extra", drift.extra)):
         if ids:
             click.echo(f"{label}: {len(ids)} article(s): {', '.join(map(str, ids[:50]))}")
+    if drift.outdated_format is not None:
+        click.echo(
+            f"format: the index was built by an older version (format {drift.outdated_format},"
+            f" this version writes {INDEX_FORMAT}); searches miss what the new format adds."
+        )
     click.echo("Run `solveloop index rebuild` to repair.")
     sys.exit(1)
 

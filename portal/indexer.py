@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from articles.indexing import OutboxIndexer
 from portal.admin.synonyms import SynonymSync
 from search.index import SearchIndex
+from search.schema import INDEX_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,14 @@ class IndexerThread:
 def init_app(app: Flask) -> None:
     """Open the index and create the indexer (and, if configured, its thread)."""
     index = SearchIndex.open(Path(app.config["INDEX_PATH"]))
+    if index.index_format() < INDEX_FORMAT:
+        log.warning(
+            "the search index at %s was built by an older version (format %d, now %d); "
+            "it answers as before until `solveloop index rebuild`",
+            app.config["INDEX_PATH"],
+            index.index_format(),
+            INDEX_FORMAT,
+        )
     indexer = OutboxIndexer(app.extensions["solveloop.sessions"], index)
     synonyms = SynonymSync(app.extensions["solveloop.sessions"], index)
     app.extensions["solveloop.index"] = index

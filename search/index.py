@@ -35,7 +35,7 @@ from whoosh.query import And, Or, Phrase, Term
 
 from search import analysis, scoring, spelling
 from search.building import build_index
-from search.schema import STATES, VISIBILITIES, build_schema
+from search.schema import INDEX_FORMAT, STATES, VISIBILITIES, build_schema
 from search.snippets import Segments, highlight, snippet
 
 _T = TypeVar("_T")
@@ -254,6 +254,21 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _read_meta(directory: Path) -> dict[str, Any]:
+    """Return a generation's record: the outbox watermark and the format it was built with."""
+    try:
+        meta = json.loads((directory / META).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _write_meta(directory: Path, outbox_id: int, index_format: int = INDEX_FORMAT) -> None:
+    _write_atomically(
+        directory / META, json.dumps({"outbox_id": outbox_id, "format": index_format})
+    )
+
+
 def _utc_naive(moment: datetime) -> datetime:
     """Whoosh cannot index aware datetimes; store them as naive UTC."""
     if moment.tzinfo is None:
@@ -341,7 +356,7 @@ class SearchIndex:
                 if index._live_name() is None:
                     directory = index._new_generation_dir()
                     whoosh_index.create_in(str(directory), build_schema())
-                    _write_atomically(directory / META, json.dumps({"outbox_id": 0}))
+                    _write_meta(directory, 0)
                     _write_atomically(root / CURRENT, directory.name + "\n")
             finally:
                 _unlock(fd)
@@ -418,7 +433,7 @@ class SearchIndex:
                     raise
                 writer.commit()
             if outbox_id is not None:
-                _write_atomically(directory / META, json.dumps({"outbox_id": outbox_id}))
+                _write_meta(directory, outbox_id, int(_read_meta(directory).get("format") or 1))
             return True
         finally:
             _unlock(fd)
@@ -435,7 +450,7 @@ class SearchIndex:
             directory = self._new_generation_dir()
             try:
                 count = self._build(directory, documents)
-                _write_atomically(directory / META, json.dumps({"outbox_id": outbox_id}))
+                _write_meta(directory, outbox_id)
             except BaseException:
                 shutil.rmtree(directory, ignore_errors=True)
                 raise
@@ -456,11 +471,11 @@ class SearchIndex:
 
     def applied_outbox_id(self) -> int:
         """Return the last outbox id applied to the live generation (0 if none)."""
-        try:
-            meta = json.loads((self._live_dir() / META).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return 0
-        return int(meta.get("outbox_id") or 0)
+        return int(_read_meta(self._live_dir()).get("outbox_id") or 0)
+
+    def index_format(self) -> int:
+        """Return the INDEX_FORMAT the live generation was built with (1: not recorded)."""
+        return int(_read_meta(self._live_dir()).get("format") or 1)
 
     def doc_count(self) -> int:
         """Return the number of documents in the index."""

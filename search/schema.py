@@ -8,6 +8,11 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 
 from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling_analyzer
 
+# Bump whenever schema.py or analysis.py changes what a document indexes to: an index
+# recorded with an older format answers, but as the older code would, until rebuilt.
+# 2: CJK fields hold single characters too.
+INDEX_FORMAT = 2
+
 VISIBILITIES = frozenset({"public", "internal"})
 STATES = frozenset({"draft", "in_review", "published", "archived"})
 

@@ -1,5 +1,6 @@
 """The solveloop command: init-db, accounts, demo, index rebuild and check."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import create_engine, text
 from portal.auth.models import Role, User
 from portal.cli import main
 from portal.demo import DEFAULT_CATEGORIES
+from search.schema import INDEX_FORMAT
 
 
 @pytest.fixture
@@ -102,6 +104,25 @@ def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp
     assert "stale: 1" in check.output
     rebuild = cli("index", "rebuild")
     assert rebuild.exit_code == 0, rebuild.output
+    assert cli("index", "check").exit_code == 0
+
+
+def test_index_check_reports_an_index_built_by_an_older_version(cli, database_url, tmp_path):
+    cli("demo")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE index_outbox SET created_at = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
+        )
+    engine.dispose()
+    index = tmp_path / "cli-instance" / "index"
+    live = index / (index / "current").read_text().strip()
+    meta = live / "solveloop-meta.json"
+    meta.write_text(json.dumps({"outbox_id": json.loads(meta.read_text())["outbox_id"]}))
+    check = cli("index", "check")
+    assert check.exit_code == 1
+    assert f"format 1, this version writes {INDEX_FORMAT}" in check.output
+    assert cli("index", "rebuild").exit_code == 0
     assert cli("index", "check").exit_code == 0
 
 

@@ -1,9 +1,11 @@
 """The gunicorn entry point."""
 
 import gc
+import json
+import logging
 from datetime import UTC, datetime
 
-from portal import wsgi
+from portal import create_app, wsgi
 from search import scoring
 from search.index import Document, SearchIndex
 
@@ -34,3 +36,15 @@ def test_the_entry_point_warms_the_search_cache_and_closes_its_searchers(tmp_pat
     finally:
         gc.unfreeze()
         app.extensions["solveloop.engine"].dispose()
+
+
+def test_an_index_built_by_an_older_version_is_reported_at_start(app_config, tmp_path, caplog):
+    index_root = tmp_path / "instance" / "index"
+    with SearchIndex.open(index_root) as index:
+        meta = index._live_dir() / "solveloop-meta.json"
+    meta.write_text(json.dumps({"outbox_id": 0}))
+    with caplog.at_level(logging.WARNING, logger="portal.indexer"):
+        app = create_app(app_config, instance_path=str(tmp_path / "instance"))
+    app.extensions["solveloop.engine"].dispose()
+    assert "older version (format 1" in caplog.text
+    assert "solveloop index rebuild" in caplog.text

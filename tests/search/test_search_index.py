@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from search.index import Document, IndexNotFound, Scope, SearchIndex
+from search.schema import INDEX_FORMAT
 
 PUBLIC = Scope()
 STAFF = Scope(visibilities=frozenset({"public", "internal"}))
@@ -285,6 +287,20 @@ def test_the_applied_outbox_id_round_trips(search_index: SearchIndex, add: Add) 
     assert search_index.applied_outbox_id() == 41
     assert search_index.apply([], ["nonexistent"], 42)
     assert search_index.applied_outbox_id() == 42
+
+
+def test_the_index_records_the_format_it_was_built_with(
+    search_index: SearchIndex, make_document: Make
+) -> None:
+    assert search_index.index_format() == INDEX_FORMAT
+    meta = search_index._live_dir() / "solveloop-meta.json"
+    # An index written before formats were recorded keeps reporting itself as old.
+    meta.write_text(json.dumps({"outbox_id": 7}))
+    assert search_index.index_format() == 1
+    assert search_index.apply([], [], 8)
+    assert (search_index.index_format(), search_index.applied_outbox_id()) == (1, 8)
+    search_index.rebuild([make_document("Toner", "toner")], 8)
+    assert search_index.index_format() == INDEX_FORMAT
 
 
 def test_stored_versions_map_ids_to_version_state_and_visibility(
