@@ -12,6 +12,7 @@ state of their own: stop lists and caches live at module level and are re-read f
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -453,6 +454,32 @@ def _latin_positioned_words(pattern: re.Pattern[str], norm: str) -> list[tuple[s
                     last_source = source
                 out.append((joined, pos))
     return out
+
+
+_PAIRED_WORD_RE = re.compile(r"[a-z]{2,}")
+
+
+def word_pairs(text: str) -> list[str]:
+    """Return the joined spellings of adjacent English word pairs ("back up" -> "backup").
+
+    Only pairs separated by nothing but white space count (no sentence or clause break
+    between them), both words of two letters or more and neither a stop word: the
+    compounds users split, like "set up", "spread sheet" or "pass word".
+    """
+    stops = stop_words()
+    pieces = normalise(text)[0].split()
+    joined = []
+    for first, second in itertools.pairwise(pieces):
+        first = first.lstrip("\"'([{")
+        second = second.rstrip("\"')]}.,!?;:")
+        if (
+            _PAIRED_WORD_RE.fullmatch(first)
+            and _PAIRED_WORD_RE.fullmatch(second)
+            and first not in stops
+            and second not in stops
+        ):
+            joined.append(first + second)
+    return joined
 
 
 def english_words(text: str) -> list[tuple[str, str]]:

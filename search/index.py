@@ -83,6 +83,10 @@ SUGGEST_PHRASINGS_CJK_BOOST = 0.2
 CJK_CHARACTER_WEIGHT = 2.5
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
+# Two typed words joined ("back up" -> "backup"), when the index knows the joined word,
+# count as one more typed word (stackfaq MRR / nDCG@10 0.800 / 0.753 -> 0.804 / 0.757;
+# 1.5 gave 0.805 / 0.759).
+COMPOUND_WEIGHT = 1.0
 MAX_SYNONYMS = 8
 # Words shorter than this are never corrected (too many neighbours within an edit).
 MIN_CORRECTED_LENGTH = 4
@@ -611,6 +615,11 @@ class SearchIndex:
                 clauses.extend(_all_terms("body", other, BODY_BOOST * EXPANSION_WEIGHT))
                 clauses.extend(_all_terms("phrasings", other, PHRASINGS_BOOST * EXPANSION_WEIGHT))
                 kept.update(other)
+            for term in _compounds(searcher, text, kept):
+                clauses.append(Term("title", term, boost=TITLE_BOOST * COMPOUND_WEIGHT))
+                clauses.append(Term("body", term, boost=BODY_BOOST * COMPOUND_WEIGHT))
+                clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST * COMPOUND_WEIGHT))
+                kept.add(term)
             ranking = reader.rank(clauses, scope, category, page * per_page, tag, newest_first)
             total = ranking.total
             found = reader.hits(ranking, (page - 1) * per_page)
@@ -660,6 +669,15 @@ class SearchIndex:
                 _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
             )
         with self._reader() as reader:
+            # Neutral on stackfaq's typing bench (few half queries hold a split compound),
+            # kept so that suggestions agree with search.
+            for term in _compounds(reader.searcher, completed, set(words)):
+                clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * COMPOUND_WEIGHT))
+                clauses.append(
+                    Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST * COMPOUND_WEIGHT)
+                )
+                clauses.append(Term("body", term, boost=SUGGEST_BODY_BOOST * COMPOUND_WEIGHT))
+                words.append(term)
             if len(prefix) >= COMPLETION_MIN_LENGTH and prefix.isascii() and prefix.isalpha():
                 for word in spelling.completions(
                     reader.searcher, "spelling", prefix, SUGGEST_COMPLETIONS
@@ -831,6 +849,16 @@ def _most_informative(searcher: Any, terms: Sequence[str], keep: int) -> list[st
     known = known or [term for term in terms if frequency[term] > 0] or list(terms)
     chosen = set(sorted(known, key=lambda term: (frequency[term], known.index(term)))[:keep])
     return [term for term in terms if term in chosen]
+
+
+def _compounds(searcher: Any, text: str, known: set[str]) -> list[str]:
+    """Return the terms of adjacent word pairs written as one word that the index holds."""
+    found: list[str] = []
+    for joined in analysis.word_pairs(text)[:MAX_QUERY_TERMS]:
+        term = _first_term(joined)
+        if term and term not in known and term not in found and _document_frequency(searcher, term):
+            found.append(term)
+    return found
 
 
 def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, str]:

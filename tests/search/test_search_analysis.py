@@ -18,6 +18,7 @@ from search.analysis import (
     stem_word,
     suggestion_ready,
     terms,
+    word_pairs,
 )
 
 
@@ -198,3 +199,11 @@ def test_partial_word_splits_off_the_unfinished_last_word() -> None:
     assert partial_word("outlook ") == ("outlook ", "")
     assert partial_word("打印") == ("", "打印")
     assert partial_word("ＯＵＴＬ") == ("", "outl")
+
+
+def test_adjacent_words_are_joined_only_across_white_space_and_without_stop_words() -> None:
+    assert word_pairs("How to set up a spread sheet") == ["setup", "spreadsheet"]
+    assert word_pairs("Back. Up, down") == []
+    assert word_pairs("(back up.)") == ["backup"]
+    assert word_pairs("ＢＡＣＫ ＵＰ (web site)") == ["backup", "website"]
+    assert word_pairs("e mail i d wi-fi 备份 back") == []

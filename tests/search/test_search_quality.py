@@ -114,3 +114,14 @@ def test_a_ticket_length_query_keeps_its_rare_words(search_index: SearchIndex, a
     hits = search_index.search(" ".join([*common, "outlook", "0x8007000d"]), PUBLIC).hits
     assert hits[0].id == wanted.id
     assert ("0x8007000d", True) in hits[0].title_segments
+
+
+def test_two_typed_words_also_find_the_compound_they_spell(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("Outlook backup", "Export the mailbox to a PST file.")
+    add("Outlook keeps asking for a password", "Go back and sign in again.")
+    assert ids(search_index, "back up outlook")[:1] == [wanted.id]
+    assert suggested(search_index, "back up outl")[:1] == [wanted.id]
+    hit = search_index.search("back up outlook", PUBLIC).hits[0]
+    assert ("backup", True) in hit.title_segments
