@@ -81,6 +81,10 @@ SUGGEST_PHRASINGS_CJK_BOOST = 0.2
 # Single CJK characters in full search, as a share of a bigram's weight in the same field
 # (titles and phrasings only). Suggestions leave them out: no gain measured there.
 CJK_CHARACTER_WEIGHT = 2.5
+# Chinese full search multiplies scores by the share of the query's characters a title
+# (or phrasing) holds, to this power: Lucene's classic coordination, on characters
+# because Chinese word boundaries are uncertain. Smoothed so no match is zeroed.
+CJK_COVERAGE_POWER = 0.3
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
 # Two typed words joined ("back up" -> "backup"), when the index knows the joined word,
@@ -216,10 +220,25 @@ class _Reader:
         limit: int,
         tag: str | None = None,
         newest_first: bool = False,
+        factor: npt.NDArray[np.float64] | None = None,
     ) -> scoring.Ranking:
         """Return the best documents for the sum of ``clauses`` among what ``scope`` allows."""
         newest = self.scorer.sort_values("updated") if newest_first else None
-        return scoring.rank(self.scorer, clauses, self.allowed(scope, category, tag), limit, newest)
+        allowed = self.allowed(scope, category, tag)
+        return scoring.rank(self.scorer, clauses, allowed, limit, newest, factor)
+
+    def character_coverage(self, characters: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Return per document ((1 + query characters in its title or phrasings) /
+        (1 + query characters)) ** CJK_COVERAGE_POWER."""
+        holders = [
+            np.union1d(
+                self.scorer.postings("title_cjk", character)[0],
+                self.scorer.postings("phrasings_cjk", character)[0],
+            )
+            for character in characters
+        ]
+        count = np.bincount(np.concatenate(holders), minlength=self.scorer.size)
+        return np.asarray(((count + 1) / (len(characters) + 1)) ** CJK_COVERAGE_POWER)
 
     def hits(self, ranking: scoring.Ranking, skip: int = 0) -> list[tuple[dict[str, Any], float]]:
         """Return the stored fields and score of the ranked documents after ``skip``."""
@@ -620,7 +639,12 @@ class SearchIndex:
                 clauses.append(Term("body", term, boost=BODY_BOOST * COMPOUND_WEIGHT))
                 clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST * COMPOUND_WEIGHT))
                 kept.add(term)
-            ranking = reader.rank(clauses, scope, category, page * per_page, tag, newest_first)
+            coverage = None
+            if characters and CJK_COVERAGE_POWER > 0:
+                coverage = reader.character_coverage(characters)
+            ranking = reader.rank(
+                clauses, scope, category, page * per_page, tag, newest_first, coverage
+            )
             total = ranking.total
             found = reader.hits(ranking, (page - 1) * per_page)
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)

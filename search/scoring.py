@@ -391,8 +391,11 @@ def rank(
     allowed: npt.NDArray[np.bool_],
     limit: int,
     newest: Floats | None = None,
+    factor: Floats | None = None,
 ) -> Ranking:
     """Return the top ``limit`` allowed documents of the sum of ``clauses``' scores.
+
+    With ``factor`` (a value per document), term scores are multiplied by it.
 
     Term clauses are scored in bulk; other clauses (phrases) are scored over the best
     ``RERANK_DEPTH`` candidates and added there, as Whoosh's Or would add them. With
@@ -409,6 +412,8 @@ def rank(
         if len(docnums):
             scores[docnums] += found
             matched[docnums] = True
+    if factor is not None:
+        scores *= factor
     matched &= allowed
     candidates = np.flatnonzero(matched)
     total = len(candidates)

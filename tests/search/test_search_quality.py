@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
+from search import index as index_module
 from search.index import Document, Scope, SearchIndex
 
 Add = Callable[..., Document]
@@ -125,3 +128,28 @@ def test_two_typed_words_also_find_the_compound_they_spell(
     assert suggested(search_index, "back up outl")[:1] == [wanted.id]
     hit = search_index.search("back up outlook", PUBLIC).hits[0]
     assert ("backup", True) in hit.title_segments
+
+
+def test_chinese_search_prefers_titles_holding_more_of_the_query_characters(
+    search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    titles = [
+        "打印机无法连接网络",
+        "网络打印机连接方法",
+        "无法连接",
+        "打印机驱动安装",
+        "连接打印机失败怎么办",
+        "无线网络连接不上",
+        "打印机卡纸",
+        "网络连接失败",
+    ]
+    for title in titles:
+        add(title, "")
+
+    def first_title() -> str:
+        return search_index.search("打印机连不上", PUBLIC).hits[0].title
+
+    # "连不上" is no word of any title: word scores alone favour the paper jam.
+    assert first_title() == "网络打印机连接方法"
+    monkeypatch.setattr(index_module, "CJK_COVERAGE_POWER", 0)
+    assert first_title() == "打印机卡纸"
