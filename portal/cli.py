@@ -194,6 +194,13 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     """Serve the portal with gunicorn (jieba's dictionary is loaded before the fork)."""
     instance = str(Path(ctx.app.instance_path))
     click.echo(f"Serving Solveloop on http://{host}:{port}/ (instance: {instance})")
+    if workers > 1 and str(ctx.app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        click.echo(
+            f"Note: rate limits are counted in each of the {workers} worker processes, so up "
+            f"to {workers}x the configured rates pass; set SOLVELOOP_RATELIMIT_STORAGE_URI to "
+            "a redis:// address for exact limits.",
+            err=True,
+        )
     if threads == 1:
         # One request at a time per process, taken from the shared listen queue: with 50
         # typists at 20k articles, loaded p95 / unloaded p95 was 1.57-1.66 against

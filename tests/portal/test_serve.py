@@ -31,13 +31,14 @@ def serve(database_url, tmp_path):
 
     def start(*options):
         port = free_port()
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port), *options],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with (tmp_path / "serve.log").open("ab") as log:
+            process = subprocess.Popen(
+                [*command, "serve", "--port", str(port), *options],
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         processes.append(process)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -78,6 +79,14 @@ def test_serve_answers_with_sync_workers_that_close_each_connection(serve):
 def test_serve_with_threads_keeps_the_connection_open(serve):
     port = serve("--threads", "2")
     assert get_twice(port) == [(200, "keep-alive"), (200, "keep-alive")]
+
+
+def test_serve_warns_that_memory_rate_limits_count_per_worker(serve, tmp_path):
+    serve()
+    assert (
+        "rate limits are counted in each of the 2 worker processes"
+        in (tmp_path / "serve.log").read_text()
+    )
 
 
 def test_serve_refuses_zero_threads(database_url, tmp_path):
