@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz.distance import Indel
 from whoosh import index as whoosh_index
 from whoosh import scoring as whoosh_scoring
 from whoosh.filedb.filestore import FileStorage
@@ -85,6 +86,15 @@ CJK_CHARACTER_WEIGHT = 2.5
 # (or phrasing) holds, to this power: Lucene's classic coordination, on characters
 # because Chinese word boundaries are uncertain. Smoothed so no match is zeroed.
 CJK_COVERAGE_POWER = 0.3
+# Full search re-ranks its best TITLE_RERANK_DEPTH articles by how alike the query and each
+# title are as strings of characters (rapidfuzz's normalised Indel similarity, 0 to 1):
+# knowledge-base titles are questions, and a user's question that reads like one is
+# usually that one. The similarity adds this share of the head's mean score (the mean,
+# not the best: one exact title match would otherwise set the scale for all the others);
+# more for CJK, whose titles have no word order or inflection to blur the comparison.
+TITLE_RERANK_DEPTH = 50
+TITLE_SIMILARITY_WEIGHT = 1.5
+TITLE_SIMILARITY_WEIGHT_CJK = 3.0
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
 # Two typed words joined ("back up" -> "backup"), when the index knows the joined word,
@@ -240,11 +250,15 @@ class _Reader:
         count = np.bincount(np.concatenate(holders), minlength=self.scorer.size)
         return np.asarray(((count + 1) / (len(characters) + 1)) ** CJK_COVERAGE_POWER)
 
-    def hits(self, ranking: scoring.Ranking, skip: int = 0) -> list[tuple[dict[str, Any], float]]:
-        """Return the stored fields and score of the ranked documents after ``skip``."""
+    def hits(
+        self, ranking: scoring.Ranking, skip: int = 0, end: int | None = None
+    ) -> list[tuple[dict[str, Any], float]]:
+        """Return the stored fields and score of the ranked documents from ``skip`` to ``end``."""
         return [
             (self.searcher.stored_fields(docnum), score)
-            for docnum, score in zip(ranking.docnums[skip:], ranking.scores[skip:], strict=True)
+            for docnum, score in zip(
+                ranking.docnums[skip:end], ranking.scores[skip:end], strict=True
+            )
         ]
 
 
@@ -642,11 +656,13 @@ class SearchIndex:
             coverage = None
             if characters and CJK_COVERAGE_POWER > 0:
                 coverage = reader.character_coverage(characters)
-            ranking = reader.rank(
-                clauses, scope, category, page * per_page, tag, newest_first, coverage
-            )
+            depth = page * per_page if newest_first else max(page * per_page, TITLE_RERANK_DEPTH)
+            ranking = reader.rank(clauses, scope, category, depth, tag, newest_first, coverage)
+            if not newest_first:
+                weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
+                ranking = _title_reranked(searcher, ranking, text, weight)
             total = ranking.total
-            found = reader.hits(ranking, (page - 1) * per_page)
+            found = reader.hits(ranking, (page - 1) * per_page, page * per_page)
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
         return SearchPage(hits, total, page, per_page)
 
@@ -873,6 +889,33 @@ def _most_informative(searcher: Any, terms: Sequence[str], keep: int) -> list[st
     known = known or [term for term in terms if frequency[term] > 0] or list(terms)
     chosen = set(sorted(known, key=lambda term: (frequency[term], known.index(term)))[:keep])
     return [term for term in terms if term in chosen]
+
+
+def _as_characters(text: str) -> str:
+    return "".join(analysis.normalise(text)[0].split())
+
+
+def _title_reranked(
+    searcher: Any, ranking: scoring.Ranking, query: str, weight: float
+) -> scoring.Ranking:
+    """Return ``ranking`` with its head re-ordered by score plus the titles' likeness to
+    ``query`` (see TITLE_SIMILARITY_WEIGHT); the rest keeps its order below."""
+    depth = min(len(ranking.docnums), TITLE_RERANK_DEPTH)
+    if depth < 2 or weight <= 0 or ranking.scores[0] <= 0:
+        return ranking
+    asked = _as_characters(query)
+    bonus = weight * sum(ranking.scores[:depth]) / depth
+    head = []
+    for place in range(depth):
+        title = str(searcher.stored_fields(ranking.docnums[place]).get("title", ""))
+        likeness = Indel.normalized_similarity(asked, _as_characters(title))
+        head.append((ranking.scores[place] + bonus * likeness, -place))
+    order = sorted(range(depth), key=lambda place: head[place], reverse=True)
+    return scoring.Ranking(
+        docnums=tuple(ranking.docnums[place] for place in order) + ranking.docnums[depth:],
+        scores=tuple(head[place][0] for place in order) + ranking.scores[depth:],
+        total=ranking.total,
+    )
 
 
 def _compounds(searcher: Any, text: str, known: set[str]) -> list[str]:

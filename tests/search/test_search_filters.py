@@ -16,8 +16,10 @@ def test_a_tag_filter_keeps_only_tagged_articles(search_index: SearchIndex, make
 
 
 def test_newest_first_orders_by_last_update(search_index: SearchIndex, make_document) -> None:
-    old = make_document("Printer offline printer offline", updated=datetime(2024, 1, 1, tzinfo=UTC))
-    new = make_document("Printer offline", updated=datetime(2026, 1, 1, tzinfo=UTC))
+    old = make_document("Printer offline", updated=datetime(2024, 1, 1, tzinfo=UTC))
+    new = make_document(
+        "Printer offline after the spooler update", updated=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     search_index.apply([old, new], [], 0)
     assert search_index.search("printer offline", Scope()).hits[0].id == old.id
     ordered = search_index.search("printer offline", Scope(), newest_first=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from search import index as index_module
+from search import scoring
 from search.index import Document, Scope, SearchIndex
 
 Add = Callable[..., Document]
@@ -153,3 +154,26 @@ def test_chinese_search_prefers_titles_holding_more_of_the_query_characters(
     assert first_title() == "网络打印机连接方法"
     monkeypatch.setattr(index_module, "CJK_COVERAGE_POWER", 0)
     assert first_title() == "打印机卡纸"
+
+
+def test_titles_that_read_like_the_question_rise_within_the_head_of_the_ranking(
+    search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = add("Password change policy", "")
+    question = add("How can I change my password?", "")
+    other = add("Printer offline", "")
+    monkeypatch.setattr(index_module, "TITLE_RERANK_DEPTH", 2)
+    lexical = scoring.Ranking(
+        docnums=(0, 1, 2), scores=(10.0, 9.0, 1.0), total=3
+    )  # the documents in the order they were added
+    with search_index._reader() as reader:
+        reranked = index_module._title_reranked(
+            reader.searcher, lexical, "how can I change my password", 1.5
+        )
+        unchanged = index_module._title_reranked(reader.searcher, lexical, "anything", 0.0)
+        ids = [reader.searcher.stored_fields(n)["id"] for n in reranked.docnums]
+    # The head (2 deep here) is re-ordered, the tail keeps its place and every score stays
+    # above it.
+    assert ids == [question.id, policy.id, other.id]
+    assert list(reranked.scores) == sorted(reranked.scores, reverse=True)
+    assert unchanged == lexical
