@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.service import ArticleFields, change_state, create_article, parse_tags
+from portal.admin.models import SynonymGroup
+from portal.admin.synonyms import parse_group
 from portal.auth.models import Role, User
 from portal.tickets import service as tickets
 from portal.tickets.models import Channel, Status, Ticket
@@ -167,6 +169,18 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
             tickets.move(ticket, Status.CLOSED, requester, "Confirmed by the user.")
 
 
+# Synonym groups an admin would start with: users ask in one language, articles answer in
+# the other, and everyone words a failed connection differently.
+DEMO_SYNONYMS = (
+    "wifi, 无线, wireless",
+    "连不上, 无法连接, 连接失败, can't connect",
+    "password, 密码",
+    "printer, 打印机",
+    "email, mail, 邮件, 邮箱",
+    "account locked, 账号锁定, 账号被锁",
+)
+
+
 def load_demo(app: Flask) -> list[str]:
     """Load the demo content once (idempotent); return the demo account lines to print."""
     accounts_file = Path(app.instance_path) / "demo-accounts.txt"
@@ -177,5 +191,7 @@ def load_demo(app: Flask) -> list[str]:
             _articles(session, categories, users["admin"])
         if session.scalar(select(Ticket.id).limit(1)) is None:
             _tickets(session, categories, users)
+        if session.scalar(select(SynonymGroup.id).limit(1)) is None:
+            session.add_all(SynonymGroup(terms=", ".join(parse_group(g))) for g in DEMO_SYNONYMS)
         session.commit()
     return lines

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from portal import create_app
 from portal.auth.models import Role, User
 from portal.cli import main
 from portal.demo import DEFAULT_CATEGORIES
@@ -85,6 +86,22 @@ def test_demo_loads_content_builds_the_index_and_prints_the_accounts(cli, databa
     check = cli("index", "check")
     assert check.exit_code == 0, check.output
     assert "matches" in check.output
+
+
+def test_the_demo_seeds_synonyms_so_english_questions_find_chinese_articles(
+    cli, database_url, tmp_path
+):
+    assert cli("demo").exit_code == 0
+    app = create_app(
+        {"DATABASE_URL": database_url, "INDEXER_THREAD": False},
+        instance_path=str(tmp_path / "cli-instance"),
+    )
+    try:
+        page = app.test_client().get("/search?q=reset+my+password").get_data(as_text=True)
+    finally:
+        app.extensions["solveloop.engine"].dispose()
+    # The title comes back highlighted: 密码 is the synonym of "password" that matched.
+    assert "OA <mark>密码</mark>忘了或账号被锁定" in page
 
 
 def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp_path):
