@@ -656,13 +656,16 @@ class SearchIndex:
             coverage = None
             if characters and CJK_COVERAGE_POWER > 0:
                 coverage = reader.character_coverage(characters)
-            depth = page * per_page if newest_first else max(page * per_page, TITLE_RERANK_DEPTH)
+            end = page * per_page
+            depth = end if newest_first else max(end, TITLE_RERANK_DEPTH)
             ranking = reader.rank(clauses, scope, category, depth, tag, newest_first, coverage)
-            if not newest_first:
-                weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
-                ranking = _title_reranked(searcher, ranking, text, weight)
             total = ranking.total
-            found = reader.hits(ranking, (page - 1) * per_page, page * per_page)
+            if newest_first:
+                found = reader.hits(ranking, end - per_page, end)
+            else:
+                weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
+                head = _title_reranked(reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, weight)
+                found = (head + reader.hits(ranking, TITLE_RERANK_DEPTH, end))[end - per_page : end]
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
         return SearchPage(hits, total, page, per_page)
 
@@ -896,26 +899,25 @@ def _as_characters(text: str) -> str:
 
 
 def _title_reranked(
-    searcher: Any, ranking: scoring.Ranking, query: str, weight: float
-) -> scoring.Ranking:
-    """Return ``ranking`` with its head re-ordered by score plus the titles' likeness to
-    ``query`` (see TITLE_SIMILARITY_WEIGHT); the rest keeps its order below."""
-    depth = min(len(ranking.docnums), TITLE_RERANK_DEPTH)
-    if depth < 2 or weight <= 0 or ranking.scores[0] <= 0:
-        return ranking
+    head: list[tuple[dict[str, Any], float]], query: str, weight: float
+) -> list[tuple[dict[str, Any], float]]:
+    """Return the best hits re-ordered by score plus their titles' likeness to ``query``
+    (see TITLE_SIMILARITY_WEIGHT); no score falls, so the hits below stay below."""
+    if len(head) < 2 or weight <= 0 or head[0][1] <= 0:
+        return head
     asked = _as_characters(query)
-    bonus = weight * sum(ranking.scores[:depth]) / depth
-    head = []
-    for place in range(depth):
-        title = str(searcher.stored_fields(ranking.docnums[place]).get("title", ""))
-        likeness = Indel.normalized_similarity(asked, _as_characters(title))
-        head.append((ranking.scores[place] + bonus * likeness, -place))
-    order = sorted(range(depth), key=lambda place: head[place], reverse=True)
-    return scoring.Ranking(
-        docnums=tuple(ranking.docnums[place] for place in order) + ranking.docnums[depth:],
-        scores=tuple(head[place][0] for place in order) + ranking.scores[depth:],
-        total=ranking.total,
-    )
+    bonus = weight * sum(score for _fields, score in head) / len(head)
+    rescored = [
+        (
+            fields,
+            score
+            + bonus
+            * Indel.normalized_similarity(asked, _as_characters(str(fields.get("title", "")))),
+        )
+        for fields, score in head
+    ]
+    # sorted() is stable: equal scores keep their lexical order.
+    return sorted(rescored, key=lambda hit: hit[1], reverse=True)
 
 
 def _compounds(searcher: Any, text: str, known: set[str]) -> list[str]:

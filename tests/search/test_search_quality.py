@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 
 from search import index as index_module
-from search import scoring
 from search.index import Document, Scope, SearchIndex
 
 Add = Callable[..., Document]
@@ -159,21 +158,26 @@ def test_chinese_search_prefers_titles_holding_more_of_the_query_characters(
 def test_titles_that_read_like_the_question_rise_within_the_head_of_the_ranking(
     search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    policy = add("Password change policy", "")
-    question = add("How can I change my password?", "")
-    other = add("Printer offline", "")
+    policy = {"id": "1", "title": "Password change policy"}
+    question = {"id": "2", "title": "How can I change my password?"}
+    lexical = [(policy, 10.0), (question, 9.0)]
+    reranked = index_module._title_reranked(lexical, "how can I change my password", 1.5)
+    assert [fields["id"] for fields, _score in reranked] == [question["id"], policy["id"]]
+    # No score falls, so whatever ranked below the head stays below it.
+    assert min(score for _fields, score in reranked) >= 10.0
+    assert index_module._title_reranked(lexical, "anything", 0.0) == lexical
+    # Through search, with a head 2 deep: every page keeps scores in descending order.
     monkeypatch.setattr(index_module, "TITLE_RERANK_DEPTH", 2)
-    lexical = scoring.Ranking(
-        docnums=(0, 1, 2), scores=(10.0, 9.0, 1.0), total=3
-    )  # the documents in the order they were added
-    with search_index._reader() as reader:
-        reranked = index_module._title_reranked(
-            reader.searcher, lexical, "how can I change my password", 1.5
-        )
-        unchanged = index_module._title_reranked(reader.searcher, lexical, "anything", 0.0)
-        ids = [reader.searcher.stored_fields(n)["id"] for n in reranked.docnums]
-    # The head (2 deep here) is re-ordered, the tail keeps its place and every score stays
-    # above it.
-    assert ids == [question.id, policy.id, other.id]
-    assert list(reranked.scores) == sorted(reranked.scores, reverse=True)
-    assert unchanged == lexical
+    for title in ("Password change policy", "How can I change my password?", "Password help"):
+        add(title, "")
+    pages = [
+        search_index.search("change my password", PUBLIC, page=n, per_page=1) for n in (1, 2, 3)
+    ]
+    assert [len(page.hits) for page in pages] == [1, 1, 1]
+    scores = [page.hits[0].score for page in pages]
+    assert scores == sorted(scores, reverse=True)
+    assert {page.hits[0].title for page in pages} == {
+        "Password change policy",
+        "How can I change my password?",
+        "Password help",
+    }
