@@ -65,12 +65,13 @@ class IndexerThread:
 def init_app(app: Flask) -> None:
     """Open the index and create the indexer (and, if configured, its thread)."""
     index = SearchIndex.open(Path(app.config["INDEX_PATH"]))
-    if index.index_format() < INDEX_FORMAT:
+    built = index.index_format()
+    if built < INDEX_FORMAT:
         log.warning(
             "the search index at %s was built by an older version (format %d, now %d); "
             "it answers as before until `solveloop index rebuild`",
             app.config["INDEX_PATH"],
-            index.index_format(),
+            built,
             INDEX_FORMAT,
         )
     indexer = OutboxIndexer(app.extensions["solveloop.sessions"], index)

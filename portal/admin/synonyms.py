@@ -29,6 +29,11 @@ def parse_group(text: str) -> list[str]:
     return entries
 
 
+def new_group(text: str) -> SynonymGroup:
+    """Return an unsaved SynonymGroup of the entries of ``text`` (see parse_group)."""
+    return SynonymGroup(terms=", ".join(parse_group(text)))
+
+
 class SynonymSync:
     """Keeps one index's synonyms equal to the database's, reloading only when they change."""
 

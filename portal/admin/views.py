@@ -13,7 +13,7 @@ from portal.admin.synonyms import (
     MAX_GROUP_CHARS,
     MAX_GROUP_WORDS,
     InvalidSynonyms,
-    parse_group,
+    new_group,
 )
 from portal.auth import role_required
 from portal.auth.models import Role, User
@@ -68,7 +68,7 @@ def synonyms() -> ResponseReturnValue:
 def add_synonyms() -> ResponseReturnValue:
     """Add a group such as 'wifi, 无线, wireless'; search uses it at once."""
     try:
-        entries = parse_group(request.form.get("terms", ""))
+        group = new_group(request.form.get("terms", ""))
     except InvalidSynonyms:
         abort(
             422,
@@ -80,10 +80,10 @@ def add_synonyms() -> ResponseReturnValue:
             ),
         )
     db = get_session()
-    db.add(SynonymGroup(terms=", ".join(entries)))
+    db.add(group)
     db.commit()
     current_app.extensions["solveloop.synonyms"].refresh()
-    flash(_("Synonyms saved: %(terms)s", terms=", ".join(entries)), "info")
+    flash(_("Synonyms saved: %(terms)s", terms=group.terms), "info")
     return redirect(url_for("admin.synonyms"))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.service import ArticleFields, change_state, create_article, parse_tags
 from portal.admin.models import SynonymGroup
-from portal.admin.synonyms import parse_group
+from portal.admin.synonyms import new_group
 from portal.auth.models import Role, User
 from portal.tickets import service as tickets
 from portal.tickets.models import Channel, Status, Ticket
@@ -192,6 +192,6 @@ def load_demo(app: Flask) -> list[str]:
         if session.scalar(select(Ticket.id).limit(1)) is None:
             _tickets(session, categories, users)
         if session.scalar(select(SynonymGroup.id).limit(1)) is None:
-            session.add_all(SynonymGroup(terms=", ".join(parse_group(g))) for g in DEMO_SYNONYMS)
+            session.add_all(new_group(group) for group in DEMO_SYNONYMS)
         session.commit()
     return lines
