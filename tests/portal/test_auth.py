@@ -48,26 +48,26 @@ def test_after_login_a_local_next_path_is_followed(client, make_user):
     assert response.headers["Location"] == "/tickets"
 
 
+def replayed_after_logout(app, client, path):
+    """GET ``path`` (200), log out, then GET it again with the old session cookie."""
+    cookie = client.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert client.get(path).status_code == 200
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie.value)
+    return replay.get(path)
+
+
 def test_logout_ends_the_session_on_the_server_so_a_replayed_cookie_is_worthless(
     app, client, make_user, login
 ):
     login(make_user())
-    cookie = client.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    assert client.get("/tickets").status_code == 200
-    assert client.post("/logout").status_code == 302
-    replay = app.test_client()
-    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie.value)
-    assert replay.get("/tickets").status_code == 302
+    assert replayed_after_logout(app, client, "/tickets").status_code == 302
 
 
 def test_a_replayed_cookie_gets_no_suggestions_after_logout(app, client, make_user, login):
     login(make_user())
-    cookie = client.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    assert client.get("/requests/suggest?q=printer").status_code == 200
-    assert client.post("/logout").status_code == 302
-    replay = app.test_client()
-    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie.value)
-    response = replay.get("/requests/suggest?q=printer")
+    response = replayed_after_logout(app, client, "/requests/suggest?q=printer")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
 

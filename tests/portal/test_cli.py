@@ -104,15 +104,21 @@ def test_the_demo_seeds_synonyms_so_english_questions_find_chinese_articles(
     assert "OA <mark>密码</mark>忘了或账号被锁定" in page
 
 
-def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp_path):
+def settled_demo(cli, database_url):
+    """Load the demo and age its outbox rows (younger ones are replayed on every start)."""
     cli("demo")
     engine = create_engine(database_url)
     with engine.begin() as connection:
-        # Settle the outbox (rows younger than the grace period are replayed on every start).
         connection.execute(
             text("UPDATE index_outbox SET created_at = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
         )
+    engine.dispose()
+
+
+def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp_path):
+    settled_demo(cli, database_url)
     assert cli("index", "check").exit_code == 0
+    engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE articles SET version = version + 5 WHERE id = 1"))
     engine.dispose()
@@ -125,13 +131,7 @@ def test_index_check_reports_drift_and_rebuild_repairs_it(cli, database_url, tmp
 
 
 def test_index_check_reports_an_index_built_by_an_older_version(cli, database_url, tmp_path):
-    cli("demo")
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE index_outbox SET created_at = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
-        )
-    engine.dispose()
+    settled_demo(cli, database_url)
     index = tmp_path / "cli-instance" / "index"
     live = index / (index / "current").read_text().strip()
     meta = live / "solveloop-meta.json"
