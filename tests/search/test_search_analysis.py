@@ -87,6 +87,18 @@ def test_english_stop_words_are_dropped() -> None:
     assert terms("How do I reset the password") == ["reset", "password"]
 
 
+def test_words_of_asking_are_dropped_and_the_problem_kept() -> None:
+    assert terms("Is it possible to recover a deleted mail?") == ["recov", "delet", "mail"]
+    assert terms("I need a way to share my calendar, anyone know?") == ["share", "calendar"]
+
+
+def test_like_after_would_is_a_wish_and_otherwise_a_word() -> None:
+    assert terms("I'd like to export my contacts") == ["export", "contact"]
+    assert terms("We would love a shared drive") == ["share", "drive"]
+    assert terms("How to like a post") == ["like", "post"]
+    assert terms("It looks like a virus") == ["look", "like", "viru"]
+
+
 def test_chinese_stop_words_are_dropped() -> None:
     assert terms("我的打印机怎么办") == ["打印机", "打印", "印机"]
     assert terms("是吗") == []

@@ -130,6 +130,15 @@ def test_two_typed_words_also_find_the_compound_they_spell(
     assert ("backup", True) in hit.title_segments
 
 
+def test_a_request_phrased_as_a_wish_finds_the_problem_not_the_wording(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("Export contacts", "Choose Export in the address book.")
+    add("Is it possible to hide the pages I like?", "What you like is public unless hidden.")
+    assert ids(search_index, "I'd like to export, is it possible?")[:1] == [wanted.id]
+    assert suggested(search_index, "I'd like to export, is it p")[:1] == [wanted.id]
+
+
 def test_chinese_search_prefers_titles_holding_more_of_the_query_characters(
     search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
 ) -> None:
