@@ -87,13 +87,15 @@ CJK_CHARACTER_WEIGHT = 2.5
 # because Chinese word boundaries are uncertain. Smoothed so no match is zeroed.
 CJK_COVERAGE_POWER = 0.3
 # Full search re-ranks its best TITLE_RERANK_DEPTH articles by how alike the query and each
-# title are as strings of characters (rapidfuzz's normalised Indel similarity, 0 to 1):
-# knowledge-base titles are questions, and a user's question that reads like one is
-# usually that one. The similarity adds this share of the head's mean score (the mean,
-# not the best: one exact title match would otherwise set the scale for all the others);
-# more for CJK, whose titles have no word order or inflection to blur the comparison.
+# title are as strings of characters, white space removed (0 to 1): knowledge-base titles
+# are questions, and a user's question that reads like one is usually that one. The
+# likeness adds this share of the head's mean score (the mean, not the best: one exact
+# title match would otherwise set the scale for all the others). English questions are
+# compared by the character pairs they share (Dice), which ignores word order ("delete
+# all mail" / "mail: delete all"); CJK ones by rapidfuzz's normalised Indel similarity,
+# which follows it: Chinese titles have no inflection or word order to blur the comparison.
 TITLE_RERANK_DEPTH = 50
-TITLE_SIMILARITY_WEIGHT = 1.5
+TITLE_SIMILARITY_WEIGHT = 2.5
 TITLE_SIMILARITY_WEIGHT_CJK = 3.0
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
@@ -663,8 +665,9 @@ class SearchIndex:
             if newest_first:
                 found = reader.hits(ranking, end - per_page, end)
             else:
-                weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
-                head = _title_reranked(reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, weight)
+                head = _title_reranked(
+                    reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, bool(characters)
+                )
                 found = (head + reader.hits(ranking, TITLE_RERANK_DEPTH, end))[end - per_page : end]
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
         return SearchPage(hits, total, page, per_page)
@@ -898,22 +901,30 @@ def _as_characters(text: str) -> str:
     return "".join(analysis.normalise(text)[0].split())
 
 
+def _character_pairs(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
 def _title_reranked(
-    head: list[tuple[dict[str, Any], float]], query: str, weight: float
+    head: list[tuple[dict[str, Any], float]], query: str, cjk: bool
 ) -> list[tuple[dict[str, Any], float]]:
     """Return the best hits re-ordered by score plus their titles' likeness to ``query``
     (see TITLE_SIMILARITY_WEIGHT); no score falls, so the hits below stay below."""
+    weight = TITLE_SIMILARITY_WEIGHT_CJK if cjk else TITLE_SIMILARITY_WEIGHT
     if len(head) < 2 or weight <= 0 or head[0][1] <= 0:
         return head
     asked = _as_characters(query)
+    pairs = _character_pairs(asked)
+
+    def likeness(title: str) -> float:
+        if cjk:
+            return float(Indel.normalized_similarity(asked, title))
+        theirs = _character_pairs(title)
+        return 2 * len(pairs & theirs) / (len(pairs) + len(theirs))
+
     bonus = weight * sum(score for _fields, score in head) / len(head)
     rescored = [
-        (
-            fields,
-            score
-            + bonus
-            * Indel.normalized_similarity(asked, _as_characters(str(fields.get("title", "")))),
-        )
+        (fields, score + bonus * likeness(_as_characters(str(fields.get("title", "")))))
         for fields, score in head
     ]
     # sorted() is stable: equal scores keep their lexical order.

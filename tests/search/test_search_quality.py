@@ -170,11 +170,18 @@ def test_titles_that_read_like_the_question_rise_within_the_head_of_the_ranking(
     policy = {"id": "1", "title": "Password change policy"}
     question = {"id": "2", "title": "How can I change my password?"}
     lexical = [(policy, 10.0), (question, 9.0)]
-    reranked = index_module._title_reranked(lexical, "how can I change my password", 1.5)
+    reranked = index_module._title_reranked(lexical, "how can I change my password", False)
     assert [fields["id"] for fields, _score in reranked] == [question["id"], policy["id"]]
     # No score falls, so whatever ranked below the head stays below it.
     assert min(score for _fields, score in reranked) >= 10.0
-    assert index_module._title_reranked(lexical, "anything", 0.0) == lexical
+    # English compares the character pairs, whatever the order of the words.
+    reordered = index_module._title_reranked(lexical, "password: how can I change it", False)
+    assert reordered[0][0] is question
+    # Chinese compares the characters in order.
+    shuffled = [({"title": "打印机连接失败"}, 10.0), ({"title": "连接打印机失败"}, 10.0)]
+    assert index_module._title_reranked(shuffled, "连接打印机失败", True)[0][0] is shuffled[1][0]
+    monkeypatch.setattr(index_module, "TITLE_SIMILARITY_WEIGHT", 0.0)
+    assert index_module._title_reranked(lexical, "anything", False) == lexical
     # Through search, with a head 2 deep: every page keeps scores in descending order.
     monkeypatch.setattr(index_module, "TITLE_RERANK_DEPTH", 2)
     for title in ("Password change policy", "How can I change my password?", "Password help"):
