@@ -97,6 +97,11 @@ CJK_COVERAGE_POWER = 0.3
 TITLE_RERANK_DEPTH = 50
 TITLE_SIMILARITY_WEIGHT = 2.5
 TITLE_SIMILARITY_WEIGHT_CJK = 3.0
+# Suggestions do the same over their best SUGGEST_RERANK_DEPTH, more lightly: half a
+# question is less like its title than the whole one.
+SUGGEST_RERANK_DEPTH = 20
+SUGGEST_SIMILARITY_WEIGHT = 1.0
+SUGGEST_SIMILARITY_WEIGHT_CJK = 0.5
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
 # Two typed words joined ("back up" -> "backup"), when the index knows the joined word,
@@ -665,8 +670,9 @@ class SearchIndex:
             if newest_first:
                 found = reader.hits(ranking, end - per_page, end)
             else:
+                weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
                 head = _title_reranked(
-                    reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, bool(characters)
+                    reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, weight, bool(characters)
                 )
                 found = (head + reader.hits(ranking, TITLE_RERANK_DEPTH, end))[end - per_page : end]
         hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
@@ -678,7 +684,8 @@ class SearchIndex:
         Completed words match titles and past phrasings, the last word may be half a
         title or phrasing word; CJK text also matches title and phrasing bigrams.
         Completed words also match bodies, below titles. A half-typed English word also
-        looks, lightly, for the most frequent index words it begins.
+        looks, lightly, for the most frequent index words it begins. Titles that read like
+        the typed text rise among the best few.
         """
         if not analysis.suggestion_ready(text):
             return ()
@@ -739,8 +746,11 @@ class SearchIndex:
                 for term, weight in _feedback_terms(reader.searcher, first, set(words)):
                     clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * share * weight))
                     clauses.append(Term("body", term, boost=SUGGEST_BODY_BOOST * share * weight))
-            ranking = reader.rank(clauses, scope, None, limit)
-            found = reader.hits(ranking)
+            cjk = analysis.has_cjk(text)
+            weight = SUGGEST_SIMILARITY_WEIGHT_CJK if cjk else SUGGEST_SIMILARITY_WEIGHT
+            depth = max(limit, SUGGEST_RERANK_DEPTH) if weight > 0 else limit
+            ranking = reader.rank(clauses, scope, None, depth)
+            found = _title_reranked(reader.hits(ranking), text, weight, cjk)[:limit]
         prefixes = (prefix,) if prefix else ()
         return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
 
@@ -906,11 +916,10 @@ def _character_pairs(text: str) -> set[str]:
 
 
 def _title_reranked(
-    head: list[tuple[dict[str, Any], float]], query: str, cjk: bool
+    head: list[tuple[dict[str, Any], float]], query: str, weight: float, cjk: bool
 ) -> list[tuple[dict[str, Any], float]]:
-    """Return the best hits re-ordered by score plus their titles' likeness to ``query``
-    (see TITLE_SIMILARITY_WEIGHT); no score falls, so the hits below stay below."""
-    weight = TITLE_SIMILARITY_WEIGHT_CJK if cjk else TITLE_SIMILARITY_WEIGHT
+    """Return the best hits re-ordered by score plus ``weight`` × their titles' likeness to
+    ``query`` (see TITLE_SIMILARITY_WEIGHT); no score falls, so the hits below stay below."""
     if len(head) < 2 or weight <= 0 or head[0][1] <= 0:
         return head
     asked = _as_characters(query)

@@ -170,18 +170,19 @@ def test_titles_that_read_like_the_question_rise_within_the_head_of_the_ranking(
     policy = {"id": "1", "title": "Password change policy"}
     question = {"id": "2", "title": "How can I change my password?"}
     lexical = [(policy, 10.0), (question, 9.0)]
-    reranked = index_module._title_reranked(lexical, "how can I change my password", False)
+    reranked = index_module._title_reranked(lexical, "how can I change my password", 1.5, False)
     assert [fields["id"] for fields, _score in reranked] == [question["id"], policy["id"]]
     # No score falls, so whatever ranked below the head stays below it.
     assert min(score for _fields, score in reranked) >= 10.0
     # English compares the character pairs, whatever the order of the words.
-    reordered = index_module._title_reranked(lexical, "password: how can I change it", False)
+    reordered = index_module._title_reranked(lexical, "password: how can I change it", 1.5, False)
     assert reordered[0][0] is question
     # Chinese compares the characters in order.
     shuffled = [({"title": "打印机连接失败"}, 10.0), ({"title": "连接打印机失败"}, 10.0)]
-    assert index_module._title_reranked(shuffled, "连接打印机失败", True)[0][0] is shuffled[1][0]
-    monkeypatch.setattr(index_module, "TITLE_SIMILARITY_WEIGHT", 0.0)
-    assert index_module._title_reranked(lexical, "anything", False) == lexical
+    assert (
+        index_module._title_reranked(shuffled, "连接打印机失败", 3.0, True)[0][0] is shuffled[1][0]
+    )
+    assert index_module._title_reranked(lexical, "anything", 0.0, False) == lexical
     # Through search, with a head 2 deep: every page keeps scores in descending order.
     monkeypatch.setattr(index_module, "TITLE_RERANK_DEPTH", 2)
     for title in ("Password change policy", "How can I change my password?", "Password help"):
@@ -197,3 +198,14 @@ def test_titles_that_read_like_the_question_rise_within_the_head_of_the_ranking(
         "How can I change my password?",
         "Password help",
     }
+
+
+def test_suggestions_raise_the_title_that_reads_like_the_typed_question(
+    search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = add("Printers: add, remove, share", "Add a printer from the settings.")
+    question = add("How do I add a printer at the office?", "")
+    typed = "how do I add a printe"
+    assert suggested(search_index, typed)[:1] == [question.id]
+    monkeypatch.setattr(index_module, "SUGGEST_SIMILARITY_WEIGHT", 0.0)
+    assert suggested(search_index, typed)[:1] == [policy.id]
