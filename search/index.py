@@ -102,6 +102,11 @@ TITLE_SIMILARITY_WEIGHT_CJK = 3.0
 SUGGEST_RERANK_DEPTH = 20
 SUGGEST_SIMILARITY_WEIGHT = 1.0
 SUGGEST_SIMILARITY_WEIGHT_CJK = 0.5
+# A learned phrasing (a past user's words for the article's question) that reads like the
+# query counts as the title would, times this share. Less for CJK: bq's questions are a
+# dozen characters, and the best of twenty such comparisons is high by chance.
+PHRASING_LIKENESS = 1.0
+PHRASING_LIKENESS_CJK = 0.5
 # Synonyms and spelling corrections count for this share of a word actually typed.
 EXPANSION_WEIGHT = 0.6
 # Two typed words joined ("back up" -> "backup"), when the index knows the joined word,
@@ -918,24 +923,28 @@ def _character_pairs(text: str) -> set[str]:
 def _title_reranked(
     head: list[tuple[dict[str, Any], float]], query: str, weight: float, cjk: bool
 ) -> list[tuple[dict[str, Any], float]]:
-    """Return the best hits re-ordered by score plus ``weight`` × their titles' likeness to
-    ``query`` (see TITLE_SIMILARITY_WEIGHT); no score falls, so the hits below stay below."""
+    """Return the best hits re-ordered by score plus ``weight`` × their titles' (or learned
+    phrasings') likeness to ``query`` (see TITLE_SIMILARITY_WEIGHT and PHRASING_LIKENESS);
+    no score falls, so the hits below stay below."""
     if len(head) < 2 or weight <= 0 or head[0][1] <= 0:
         return head
     asked = _as_characters(query)
     pairs = _character_pairs(asked)
+    share = PHRASING_LIKENESS_CJK if cjk else PHRASING_LIKENESS
 
-    def likeness(title: str) -> float:
+    def likeness(text: str) -> float:
         if cjk:
-            return float(Indel.normalized_similarity(asked, title))
-        theirs = _character_pairs(title)
+            return float(Indel.normalized_similarity(asked, _as_characters(text)))
+        theirs = _character_pairs(_as_characters(text))
         return 2 * len(pairs & theirs) / (len(pairs) + len(theirs))
 
+    def best_likeness(fields: dict[str, Any]) -> float:
+        own = likeness(str(fields.get("title", "")))
+        phrasings = str(fields.get("phrasings", "")).splitlines() if share > 0 else []
+        return max([own] + [share * likeness(text) for text in phrasings if text])
+
     bonus = weight * sum(score for _fields, score in head) / len(head)
-    rescored = [
-        (fields, score + bonus * likeness(_as_characters(str(fields.get("title", "")))))
-        for fields, score in head
-    ]
+    rescored = [(fields, score + bonus * best_likeness(fields)) for fields, score in head]
     # sorted() is stable: equal scores keep their lexical order.
     return sorted(rescored, key=lambda hit: hit[1], reverse=True)
 

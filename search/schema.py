@@ -11,7 +11,8 @@ from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling
 # Bump whenever schema.py or analysis.py changes what a document indexes to: an index
 # recorded with an older format answers, but as the older code would, until rebuilt.
 # 2: CJK fields hold single characters too.
-# 3: more English stop words (pronouns, contractions, words of asking).
+# 3: more English stop words (pronouns, contractions, words of asking); phrasings stored,
+#    for the title re-ranking.
 INDEX_FORMAT = 3
 
 VISIBILITIES = frozenset({"public", "internal"})
@@ -26,7 +27,8 @@ def build_schema() -> Any:
         # Edge n-grams of the title's words, for as-you-type matching of a half word.
         title_prefix=TEXT(analyzer=prefix_analyzer(), stored=False, phrase=False),
         body=TEXT(analyzer=analyzer(), stored=True, phrase=True),
-        phrasings=TEXT(analyzer=analyzer(), stored=False, phrase=False),
+        # Stored for the re-ranking only; never shown (search results carry no phrasings).
+        phrasings=TEXT(analyzer=analyzer(), stored=True, phrase=False),
         # Edge n-grams of the past phrasings' words, for as-you-type matching.
         phrasings_prefix=TEXT(analyzer=prefix_analyzer(), stored=False, phrase=False),
         # CJK character bigrams: a fallback for words jieba segments differently.

@@ -209,3 +209,24 @@ def test_suggestions_raise_the_title_that_reads_like_the_typed_question(
     assert suggested(search_index, typed)[:1] == [question.id]
     monkeypatch.setattr(index_module, "SUGGEST_SIMILARITY_WEIGHT", 0.0)
     assert suggested(search_index, typed)[:1] == [policy.id]
+
+
+def test_a_learned_phrasing_that_reads_like_the_question_lifts_its_article(
+    search_index: SearchIndex, add: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add("Office wifi on laptops: connecting", "Choose the office network.")
+    asked_before = add(
+        "Network access",
+        "Laptops join the office wifi with your account.",
+        phrasings=("my laptop won't connect to the office wifi!",),
+    )
+    question = "my laptop won't connect to the office wifi"
+    assert ids(search_index, question)[:1] == [asked_before.id]
+    monkeypatch.setattr(index_module, "PHRASING_LIKENESS", 0.0)
+    assert ids(search_index, question)[:1] != [asked_before.id]
+
+
+def test_search_results_never_carry_learned_phrasings(search_index: SearchIndex, add: Add) -> None:
+    add("Network access", "Ask for an account.", phrasings=("printer on floor 3 of Ann's team",))
+    (hit,) = search_index.search("network", PUBLIC).hits
+    assert "Ann" not in repr(hit)
