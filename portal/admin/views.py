@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from articles.models import Article, ArticleState
+from articles.models import Article, ArticleState, utcnow
 from portal.admin.models import SynonymGroup
 from portal.admin.synonyms import (
     MAX_GROUP_CHARS,
@@ -19,6 +21,7 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.intake.models import Deflection
+from portal.kb.reports import PERIODS, unanswered_searches, unopened_searches
 from portal.tickets.models import Ticket
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,6 +55,31 @@ def dashboard() -> ResponseReturnValue:
         deflections=deflections,
         users=users,
         states=list(ArticleState),
+    )
+
+
+@bp.get("/searches")
+@role_required(Role.ADMIN)
+def searches() -> ResponseReturnValue:
+    """Readers' searches that found nothing, and those whose results nobody opened."""
+    raw = request.args.get("days", str(PERIODS[0]))
+    if not raw.isdigit() or int(raw) not in PERIODS:
+        abort(
+            400,
+            description=_(
+                "The period must be one of %(days)s days.",
+                days=", ".join(str(d) for d in sorted(PERIODS)),
+            ),
+        )
+    days = int(raw)
+    since = utcnow() - timedelta(days=days)
+    db = get_session()
+    return render_template(
+        "admin/searches.html",
+        days=days,
+        periods=sorted(PERIODS),
+        unanswered=unanswered_searches(db, since),
+        unopened=unopened_searches(db, since),
     )
 
 

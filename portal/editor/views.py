@@ -16,6 +16,7 @@ from articles.errors import ArticleError, InvalidTransition
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.rendering import render_markdown
 from articles.service import (
+    MAX_TITLE_CHARS,
     ArticleFields,
     change_state,
     create_article,
@@ -106,8 +107,10 @@ def articles() -> ResponseReturnValue:
 @bp.route("/articles/new", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN)
 def new() -> ResponseReturnValue:
-    """Write a new article from scratch."""
+    """Write a new article from scratch (?title= proposes a title, e.g. from the search report)."""
     form = _form()
+    if request.method == "GET":
+        form.title.data = " ".join(request.args.get("title", "").split())[:MAX_TITLE_CHARS]
     if form.validate_on_submit():
         try:
             article = create_article(get_session(), _fields(form), current_user.id)
