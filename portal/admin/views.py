@@ -21,7 +21,7 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.intake.models import Deflection
-from portal.kb.reports import PERIODS, unanswered_searches, unopened_searches
+from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
 from portal.tickets.models import Ticket
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,13 +62,13 @@ def dashboard() -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def searches() -> ResponseReturnValue:
     """Readers' searches that found nothing, and those whose results nobody opened."""
-    raw = request.args.get("days", str(PERIODS[0]))
+    raw = request.args.get("days", str(DEFAULT_PERIOD))
     if not raw.isdigit() or int(raw) not in PERIODS:
         abort(
             400,
             description=_(
                 "The period must be one of %(days)s days.",
-                days=", ".join(str(d) for d in sorted(PERIODS)),
+                days=", ".join(str(d) for d in PERIODS),
             ),
         )
     days = int(raw)
@@ -77,7 +77,7 @@ def searches() -> ResponseReturnValue:
     return render_template(
         "admin/searches.html",
         days=days,
-        periods=sorted(PERIODS),
+        periods=PERIODS,
         unanswered=unanswered_searches(db, since),
         unopened=unopened_searches(db, since),
     )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, func, select
+from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from portal.kb.models import SearchLog
 
-# Days a report may look back over; the first is the default.
-PERIODS = (30, 7, 90)
+# Days a report may look back over.
+PERIODS = (7, 30, 90)
+DEFAULT_PERIOD = 30
 REPORT_ROWS = 20
 
 
@@ -29,39 +29,34 @@ class SearchGap:
 
 def unanswered_searches(session: Session, since: datetime) -> list[SearchGap]:
     """Return readers' searches since ``since`` that found nothing, most frequent first."""
-    return _gaps(session, since, SearchLog.results == 0, having=None)
+    return _gaps(session, since, found=False)
 
 
 def unopened_searches(session: Session, since: datetime) -> list[SearchGap]:
     """Return readers' searches since ``since`` that found articles but mostly opened none
     (fewer than half of the searches), the most searches without an opened result first."""
-    opened = _opened()
-    return _gaps(session, since, SearchLog.results > 0, having=opened * 2 < func.count())
+    return _gaps(session, since, found=True)
 
 
-def _opened() -> ColumnElement[int]:
-    return func.sum(case((SearchLog.clicked_article_id.is_not(None), 1), else_=0), type_=Integer)
-
-
-def _gaps(
-    session: Session,
-    since: datetime,
-    condition: ColumnElement[bool],
-    having: ColumnElement[bool] | None,
-) -> list[SearchGap]:
+def _gaps(session: Session, since: datetime, found: bool) -> list[SearchGap]:
     # Staff search to check articles; the reports are about what readers could not find.
     query = func.lower(SearchLog.query)
     searches = func.count()
-    opened = _opened()
+    opened = func.sum(case((SearchLog.clicked_article_id.is_not(None), 1), else_=0), type_=Integer)
     last = func.max(SearchLog.created_at)
-    stmt: Any = (
+    stmt = (
         select(query, searches, opened, last)
-        .where(SearchLog.created_at >= since, SearchLog.staff.is_(False), condition)
+        .where(
+            SearchLog.created_at >= since,
+            SearchLog.staff.is_(False),
+            SearchLog.results > 0 if found else SearchLog.results == 0,
+        )
         .group_by(query)
+        .order_by((searches - opened).desc(), last.desc())
+        .limit(REPORT_ROWS)
     )
-    if having is not None:
-        stmt = stmt.having(having)
-    stmt = stmt.order_by((searches - opened).desc(), last.desc()).limit(REPORT_ROWS)
+    if found:
+        stmt = stmt.having(opened * 2 < searches)
     return [
         SearchGap(str(text), int(n), int(seen or 0), moment)
         for text, n, seen, moment in session.execute(stmt)
