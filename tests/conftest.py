@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -53,7 +54,9 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(path)
         return
     url = make_url(base)
-    name = f"solveloop_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # One database per checkout and worker, so two checkouts can run the suite at once.
+    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:6]
+    name = f"solveloop_test_{checkout}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
