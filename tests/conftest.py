@@ -55,7 +55,7 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         return
     url = make_url(base)
     # One database per checkout and worker, so two checkouts can run the suite at once.
-    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:6]
+    checkout = hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:6]
     name = f"solveloop_test_{checkout}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
