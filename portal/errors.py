@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +21,42 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
+def _recover_database_session() -> None:
+    """Roll back this request's session, and make sure the page can render without it.
+
+    A failed flush leaves the session unusable until rolled back, and the page's header
+    reads the signed-in user: reload that user once, and show the page signed out if even
+    that fails (the database may be down).
+    """
+    from portal.auth import login_manager
+
+    session = g.get("db")
+    try:
+        failed = session is not None and not session.is_active
+        if failed:
+            session.rollback()
+        user = current_user._get_current_object()
+        if failed and user.is_authenticated:
+            session.refresh(user)
+    except Exception:  # the error page must render whatever state the database is in
+        log.warning("the database is unusable while rendering an error page", exc_info=True)
+        broken = g.pop("db", None)
+        if broken is not None:
+            broken.invalidate()
+        g._login_user = login_manager.anonymous_user()
+
+
 def render_error(code: int, title: str, message: str) -> ResponseReturnValue:
     """Render an error page or JSON body with the status code."""
+    try:
+        return _render(code, title, message)
+    except Exception:  # a broken template or catalogue must still give the user a page
+        log.exception("rendering the error page failed")
+        page = f"<!doctype html><title>{code}</title><h1>{escape(title)}</h1><p>{escape(message)}"
+        return Response(page, status=code, mimetype="text/html")
+
+
+def _render(code: int, title: str, message: str) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(error=title, message=message, status=code), code
     if request.headers.get("HX-Request"):
@@ -34,6 +71,7 @@ TITLES = {
     404: _l("Not found"),
     405: _l("Not allowed"),
     413: _l("Too large"),
+    415: _l("Unsupported content"),
     422: _l("Cannot be processed"),
     429: _l("Too many requests"),
 }
@@ -49,6 +87,7 @@ MESSAGES = {
 
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     """Turn an HTTP exception into a page with its own message."""
+    _recover_database_session()
     code = error.code or 500
     own_description = error.description != type(error).description
     if code in MESSAGES and not (own_description and code in (403, 413)):
@@ -60,6 +99,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
 
 def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:
     """A missing or stale CSRF token: nothing was saved; ask the user to reload."""
+    _recover_database_session()
     return render_error(
         400,
         _("Form expired"),
@@ -75,7 +115,8 @@ def handle_unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return handle_http_error(error)
     log.exception("unhandled error", exc_info=error)
-    return render_error(500, InternalServerError.name, _("Something went wrong on our side."))
+    _recover_database_session()
+    return render_error(500, _("Internal error"), _("Something went wrong on our side."))
 
 
 def init_app(app: Flask) -> None:

@@ -1,16 +1,16 @@
-"""CSRF, rate limits, security headers, and refusing malformed request bodies."""
+"""CSRF, rate limits, security headers, and the request guard of portal.edge."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
-from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
+
+from portal.edge import guard_request
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
@@ -34,26 +34,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app: Flask) -> None:
     """Install CSRF protection, the rate limiter and the request/response guards."""
     # Runs before CSRFProtect's check, which would otherwise parse the body first.
-    app.before_request(reject_invalid_utf8)
+    app.before_request(guard_request)
     csrf.init_app(app)
     limiter.init_app(app)
     app.after_request(add_security_headers)
-
-
-def reject_invalid_utf8() -> ResponseReturnValue | None:
-    """Refuse form posts and query strings that are not valid UTF-8 (400), before any view."""
-    try:
-        parse_qsl(request.query_string.decode("utf-8"), errors="strict")
-        if request.mimetype == "application/x-www-form-urlencoded":
-            parse_qsl(request.get_data(cache=True).decode("utf-8"), errors="strict")
-        elif request.mimetype == "multipart/form-data":
-            for values in request.form.listvalues():
-                for value in values:
-                    if "\ufffd" in value:
-                        raise UnicodeDecodeError("utf-8", b"", 0, 1, "replacement character")
-    except (UnicodeDecodeError, UnicodeEncodeError):
-        abort(400, description=_("The request contains text that is not valid UTF-8."))
-    return None
 
 
 def add_security_headers(response: Response) -> Response:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from portal.forms import StrictForm
 
 MIN_PASSWORD = 10
 
 
-class LoginForm(FlaskForm):
+class LoginForm(StrictForm):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(StrictForm):
     """Change one's own password; every other session is signed out."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from articles.rendering import MAX_SOURCE_CHARS
 from articles.service import MAX_TITLE_CHARS
+from portal.forms import StrictForm
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(StrictForm):
     """Title, classification, tags and Markdown body."""
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)])

@@ -46,6 +46,8 @@ STATE_LABELS = {
 
 def _form(article: Article | None = None) -> ArticleForm:
     form = ArticleForm(obj=article)
+    if article is None:
+        del form.note  # a new article has no revision to describe
     categories = get_session().scalars(select(Category).order_by(Category.position)).all()
     locale = locale_code()
     form.category.choices = [SelectChoice("", "—")] + [

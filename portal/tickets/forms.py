@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from portal.forms import StrictForm
 
 MAX_TEXT = 20_000
 
@@ -23,7 +24,7 @@ URGENCY_CHOICES = [
 ]
 
 
-class RequestForm(FlaskForm):
+class RequestForm(StrictForm):
     """A new support request: everything intake must capture."""
 
     subject = StringField(_l("What is the problem?"), validators=[DataRequired(), Length(max=200)])
@@ -37,14 +38,16 @@ class RequestForm(FlaskForm):
     category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(StrictForm):
     """A public reply, or (staff) an internal note."""
 
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+    # The staff's two buttons send internal="" or "1"; the requester's one sends nothing.
     internal = HiddenField(default="")
+    may_omit = frozenset({"internal"})
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(StrictForm):
     """What the technician found and did."""
 
     diagnosis = TextAreaField(_l("Diagnosis"), validators=[Optional(), Length(max=MAX_TEXT)])
@@ -56,7 +59,7 @@ class ResolveForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(StrictForm):
     """Move the ticket to another status."""
 
     status = SelectField(_l("Status"), coerce=str)

@@ -31,6 +31,7 @@ def resolved_ticket(make_user, make_ticket, login, client, **notes):
             "solution": notes.get(
                 "solution", "1. Update the SMTP account on the scanner.\n2. Send a test scan."
             ),
+            "solved_by": "",
         },
     )
     return ticket

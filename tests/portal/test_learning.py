@@ -39,7 +39,8 @@ def test_resolving_with_the_article_that_solved_it_links_and_learns(
     ticket = make_ticket(make_user(), subject="Teams shows a white window on start")
     login(make_user(role=Role.TECHNICIAN))
     response = client.post(
-        f"/tickets/{ticket.id}/resolve", {"solution": "Cleared the cache.", "solved_by": article.id}
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "", "cause": "", "solution": "Cleared the cache.", "solved_by": article.id},
     )
     assert response.status_code == 302
     db.expire_all()
@@ -51,7 +52,8 @@ def test_resolving_with_an_unknown_article_is_refused(make_user, make_ticket, lo
     ticket = make_ticket(make_user())
     login(make_user(role=Role.TECHNICIAN))
     response = client.post(
-        f"/tickets/{ticket.id}/resolve", {"solution": "Done.", "solved_by": 9999}
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "", "cause": "", "solution": "Done.", "solved_by": 9999},
     )
     assert response.status_code == 422
 

@@ -23,7 +23,12 @@ def test_a_technician_takes_works_and_resolves_a_ticket(db, make_user, make_tick
     login(tech)
     assert "Printer offline" in client.get("/queue").get_data(as_text=True)
     assert client.post(f"/tickets/{ticket.id}/take").status_code == 302
-    assert client.post(f"/tickets/{ticket.id}/status", {"status": "in_progress"}).status_code == 302
+    assert (
+        client.post(
+            f"/tickets/{ticket.id}/status", {"status": "in_progress", "body": ""}
+        ).status_code
+        == 302
+    )
     client.post(f"/tickets/{ticket.id}/reply", {"body": "Please restart the printer."})
     client.post(
         f"/tickets/{ticket.id}/reply",
@@ -35,6 +40,7 @@ def test_a_technician_takes_works_and_resolves_a_ticket(db, make_user, make_tick
             "diagnosis": "Queue stuck",
             "cause": "Spooler crashed",
             "solution": "Restarted the spooler.",
+            "solved_by": "",
         },
     )
     assert response.status_code == 302
@@ -80,7 +86,10 @@ def test_the_requester_confirms_the_fix_and_the_ticket_closes(
     ticket = make_ticket(requester)
     staff = make_client()
     login(tech, on=staff)
-    staff.post(f"/tickets/{ticket.id}/resolve", {"solution": "Replaced the toner."})
+    staff.post(
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "", "cause": "", "solution": "Replaced the toner.", "solved_by": ""},
+    )
     login(requester)
     assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 302
     db.expire_all()
@@ -95,7 +104,10 @@ def test_the_requester_can_reopen_instead_of_confirming(
     ticket = make_ticket(requester)
     staff = make_client()
     login(tech, on=staff)
-    staff.post(f"/tickets/{ticket.id}/resolve", {"solution": "Replaced the toner."})
+    staff.post(
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "", "cause": "", "solution": "Replaced the toner.", "solved_by": ""},
+    )
     login(requester)
     client.post(f"/tickets/{ticket.id}/reopen", {"body": "Still streaky."})
     db.expire_all()
@@ -110,7 +122,10 @@ def test_another_user_cannot_confirm_someone_elses_ticket(
     requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
     ticket = make_ticket(requester)
     login(tech)
-    client.post(f"/tickets/{ticket.id}/resolve", {"solution": "Done."})
+    client.post(
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "", "cause": "", "solution": "Done.", "solved_by": ""},
+    )
     assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 403
 
 
@@ -118,9 +133,21 @@ def test_an_invalid_status_change_is_422(make_user, make_ticket, login, client):
     tech = make_user(role=Role.TECHNICIAN)
     ticket = make_ticket(make_user())
     login(tech)
-    assert client.post(f"/tickets/{ticket.id}/status", {"status": "waiting"}).status_code == 422
-    assert client.post(f"/tickets/{ticket.id}/status", {"status": "bogus"}).status_code == 422
-    assert client.post(f"/tickets/{ticket.id}/resolve", {"solution": ""}).status_code == 422
+    assert (
+        client.post(f"/tickets/{ticket.id}/status", {"status": "waiting", "body": ""}).status_code
+        == 422
+    )
+    assert (
+        client.post(f"/tickets/{ticket.id}/status", {"status": "bogus", "body": ""}).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/tickets/{ticket.id}/resolve",
+            {"diagnosis": "", "cause": "", "solution": "", "solved_by": ""},
+        ).status_code
+        == 422
+    )
 
 
 def test_the_queue_filters_are_validated(make_user, login, client):
