@@ -151,7 +151,11 @@ def index() -> None:
 @index.command("rebuild")
 @pass_context
 def index_rebuild(ctx: Context) -> None:
-    """Rebuild the index from the database into a new directory and swap it in."""
+    """Rebuild the index from the database into a new directory and swap it in.
+
+    Repairs any damage: the new generation is written from the database alone, and the
+    old ones (with whatever they held) are deleted.
+    """
     started = time.monotonic()
     count = ctx.app.extensions["solveloop.indexer"].rebuild()
     click.echo(f"Indexed {count} articles in {time.monotonic() - started:.1f} s.")
@@ -160,8 +164,15 @@ def index_rebuild(ctx: Context) -> None:
 @index.command("check")
 @pass_context
 def index_check(ctx: Context) -> None:
-    """Compare the index with the database; exit 1 if they differ."""
-    drift = ctx.app.extensions["solveloop.indexer"].check()
+    """Read the whole index and compare it with the database; exit 1 on damage or drift."""
+    indexer = ctx.app.extensions["solveloop.indexer"]
+    damage = indexer.index.verify()
+    if damage:
+        for problem in damage:
+            click.echo(f"damaged: {problem}")
+        click.echo("Run `solveloop index rebuild` to repair.")
+        sys.exit(1)
+    drift = indexer.check()
     if drift.clean:
         click.echo("Index matches the database.")
         return

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
 
 from articles.indexing import OutboxIndexer
 from portal.admin.synonyms import SynonymSync
-from search.index import SearchIndex
+from search.index import IndexUnavailable, SearchIndex
 from search.schema import INDEX_FORMAT
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,15 @@ log = logging.getLogger(__name__)
 class IndexerThread:
     """Polls the outbox and applies it; one per process, restarted after a fork."""
 
-    def __init__(self, indexer: OutboxIndexer, synonyms: SynonymSync, interval: float) -> None:
+    def __init__(
+        self,
+        indexer: OutboxIndexer,
+        synonyms: SynonymSync,
+        interval: float,
+        recovery: IndexRecovery,
+    ) -> None:
         self.indexer = indexer
+        self.recovery = recovery
         self.synonyms = synonyms
         self.interval = interval
         self.wake = threading.Event()
@@ -58,8 +66,60 @@ class IndexerThread:
             try:
                 self.indexer.apply_pending(wait=False)
                 self.synonyms.refresh()
+            except IndexUnavailable as exc:
+                self.recovery.request(str(exc))
             except Exception:  # the loop must survive a database hiccup; it retries next tick
                 log.exception("applying the index outbox failed")
+
+
+class IndexRecovery:
+    """Rebuilds this node's index in the background when it turns out missing or damaged.
+
+    Searches meanwhile fall back to the database. One attempt at a time per process, and
+    none within ``pause`` seconds of the last one; several processes queue on the index's
+    writer lock, and each checks first whether another has already repaired it.
+    """
+
+    def __init__(self, indexer: OutboxIndexer, pause: float = 60.0) -> None:
+        self.indexer = indexer
+        self.pause = pause
+        self.lock = threading.Lock()
+        self.last_attempt = float("-inf")
+        self.thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Return whether a rebuild is under way in this process."""
+        return self.thread is not None and self.thread.is_alive()
+
+    def request(self, reason: str) -> bool:
+        """Start a background rebuild unless one runs or ran lately; return whether it started."""
+        with self.lock:
+            now = time.monotonic()
+            if self.running or now - self.last_attempt < self.pause:
+                return False
+            self.last_attempt = now
+            log.error("the search index is unusable (%s); rebuilding it in the background", reason)
+            self.thread = threading.Thread(
+                target=self._rebuild, name="solveloop-index-rebuild", daemon=True
+            )
+            self.thread.start()
+            return True
+
+    def _rebuild(self) -> None:
+        try:
+            if not self.indexer.index.verify():
+                log.info("the search index was repaired meanwhile")
+                return
+            count = self.indexer.rebuild()
+            log.warning("the search index was rebuilt: %d articles", count)
+        except Exception:  # logged; the next failing search asks again after the pause
+            log.exception("rebuilding the search index failed")
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a running rebuild (tests, and the command line)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
 
 
 def init_app(app: Flask) -> None:
@@ -79,9 +139,13 @@ def init_app(app: Flask) -> None:
     app.extensions["solveloop.index"] = index
     app.extensions["solveloop.indexer"] = indexer
     app.extensions["solveloop.synonyms"] = synonyms
+    recovery = IndexRecovery(indexer)
+    app.extensions["solveloop.index_recovery"] = recovery
     app.before_request(_load_synonyms_once)
     if app.config["INDEXER_THREAD"]:
-        thread = IndexerThread(indexer, synonyms, float(app.config["INDEXER_POLL_SECONDS"]))
+        thread = IndexerThread(
+            indexer, synonyms, float(app.config["INDEXER_POLL_SECONDS"]), recovery
+        )
         app.extensions["solveloop.indexer_thread"] = thread
         app.before_request(thread.ensure_running)
 
@@ -101,6 +165,8 @@ def poke(app: Flask) -> None:
         return
     try:
         app.extensions["solveloop.indexer"].apply_pending(wait=False)
+    except IndexUnavailable as exc:  # the change is committed; the rebuild will include it
+        recovery_of(app).request(str(exc))
     except Exception:  # the change is committed; the outbox keeps it until the next apply
         log.exception("applying the index outbox failed")
 
@@ -114,6 +180,12 @@ def index_of(app: Flask) -> SearchIndex:
 def get_index() -> SearchIndex:
     """Return this app's search index."""
     return index_of(current_app)
+
+
+def recovery_of(app: Flask) -> IndexRecovery:
+    """Return ``app``'s background index recovery."""
+    recovery: IndexRecovery = app.extensions["solveloop.index_recovery"]
+    return recovery
 
 
 def get_indexer() -> OutboxIndexer:

@@ -32,7 +32,7 @@ from rapidfuzz.distance import Indel
 from whoosh import index as whoosh_index
 from whoosh import scoring as whoosh_scoring
 from whoosh.filedb.filestore import FileStorage
-from whoosh.query import And, Or, Phrase, Term
+from whoosh.query import And, Not, Or, Phrase, Term
 
 from search import analysis, scoring, spelling
 from search.building import build_index
@@ -144,8 +144,16 @@ WARM_BYTES = 64 * 1024 * 1024
 _MMAP_SEGMENTS = False
 
 
-class IndexNotFound(Exception):
+class IndexUnavailable(Exception):
+    """Raised when the index cannot answer: missing, or damaged on disk. Rebuild it."""
+
+
+class IndexNotFound(IndexUnavailable):
     """Raised when ``root`` holds no index; create one with SearchIndex.open()."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """Raised when reading the index failed: a truncated, zeroed or foreign file."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,9 @@ class Scope:
 
     visibilities: frozenset[str] = frozenset({"public"})
     states: frozenset[str] = frozenset({"published"})
+    # Ids kept out whatever the index says: articles hidden in the database whose change
+    # this index has not applied yet, so neither a hit nor the total reveals them.
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -304,12 +315,20 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _read_meta(directory: Path) -> dict[str, Any]:
-    """Return a generation's record: the outbox watermark and the format it was built with."""
+    """Return a generation's record: the outbox watermark and the format it was built with.
+
+    A missing or unreadable record reads as empty (watermark 0: the outbox is replayed);
+    :meth:`SearchIndex.verify` reports it.
+    """
     try:
         meta = json.loads((directory / META).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (OSError, ValueError):
         return {}
-    return meta if isinstance(meta, dict) else {}
+    if not isinstance(meta, dict):
+        return {}
+    if not all(isinstance(meta.get(key, 0), int) for key in ("outbox_id", "format")):
+        return {}
+    return meta
 
 
 def _write_meta(directory: Path, outbox_id: int, index_format: int = INDEX_FORMAT) -> None:
@@ -363,6 +382,8 @@ def _scope_filter(scope: Scope, category: str | None, tag: str | None = None) ->
         parts.append(Term("category", category))
     if tag is not None:
         parts.append(Term("tags", tag.lower()))
+    if scope.hidden:
+        parts.append(Not(Or([Term("id", doc_id) for doc_id in sorted(scope.hidden)])))
     return And(parts)
 
 
@@ -409,7 +430,56 @@ class SearchIndex:
                     _write_atomically(root / CURRENT, directory.name + "\n")
             finally:
                 _unlock(fd)
+        index.remove_orphans()
         return index
+
+    def remove_orphans(self) -> list[str]:
+        """Delete generation directories other than the live one; return their names.
+
+        Only when no writer holds the lock: a rebuild in progress owns the newest one. A
+        rebuild killed half-way leaves its directory behind, and this is what removes it.
+        """
+        fd = self._lock_writer(wait=False)
+        if fd is None:
+            return []
+        try:
+            live = self._live_name()
+            if live is None or not (self.root / live).is_dir():
+                return []
+            removed = []
+            for path in self.root.iterdir():
+                if path.name != live and _GENERATION_RE.fullmatch(path.name) and path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path.name)
+            return removed
+        finally:
+            _unlock(fd)
+
+    def verify(self) -> list[str]:
+        """Read the whole live generation and return what is wrong with it (empty: sound)."""
+        name = self._live_name()
+        if name is None:
+            return [f"{self.root / CURRENT} is missing or does not name a generation"]
+        directory = self.root / name
+        if not directory.is_dir():
+            return [f"{directory} is missing"]
+        problems = []
+        if not _read_meta(directory):
+            problems.append(f"{directory / META} is missing or unreadable")
+        try:
+            ix = _open_for_reading(directory)
+            with ix.searcher() as searcher:
+                for _fields in searcher.all_stored_fields():
+                    pass
+                reader = searcher.reader()
+                for field in ix.schema.names():
+                    if field in reader.indexed_field_names():
+                        for _term in reader.lexicon(field):
+                            pass
+            ix.close()
+        except Exception as exc:  # any failure to read is damage to report, not to raise
+            problems.append(f"{directory} cannot be read: {type(exc).__name__}: {exc}"[:300])
+        return problems
 
     def close(self) -> None:
         """Close idle searchers; searchers in use close when their query finishes."""
@@ -494,6 +564,7 @@ class SearchIndex:
         the generation being replaced; replay the outbox after ``outbox_id`` afterwards.
         Repeated ids keep their first document.
         """
+        self.root.mkdir(parents=True, exist_ok=True)
         fd = self._lock_writer(wait=True)
         try:
             directory = self._new_generation_dir()
@@ -805,15 +876,36 @@ class SearchIndex:
 
     @contextmanager
     def _reader(self) -> Iterator[_Reader]:
-        generation, reader = self._acquire()
+        try:
+            generation, reader = self._acquire()
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # whatever a damaged file makes Whoosh raise
+            self._forget_generation()
+            raise IndexDamaged(f"{self.root}: {type(exc).__name__}: {exc}") from exc
         try:
             yield reader
+        except IndexUnavailable:
+            raise
+        except Exception as exc:
+            # Reading a segment that was truncated or overwritten fails in many ways; an
+            # error of the ranking code itself lands here too, and gets the same answer
+            # (the portal falls back to the database and rebuilds), never a 500.
+            self._forget_generation()
+            raise IndexDamaged(f"{self.root}: {type(exc).__name__}: {exc}") from exc
         finally:
             with self._lock:
                 if generation.retired:
                     reader.searcher.close()
                 else:
                     generation.idle.append(reader)
+
+    def _forget_generation(self) -> None:
+        """Drop the open generation, so the next query reopens whatever ``current`` names."""
+        with self._lock:
+            if self._generation is not None:
+                self._generation.retire()
+                self._generation = None
 
     def _acquire(self) -> tuple[_Generation, _Reader]:
         """Return an up-to-date reader of the live generation, reopening as needed."""

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from articles.lifecycle import may_read, readable_visibilities
-from articles.models import Article, ArticleState, Category, Visibility
-from portal.indexer import get_index
-from search.index import Hit, Scope
+from articles.models import Article, ArticleState, Category, IndexOutbox, Tag, Visibility
+from portal.indexer import get_index, recovery_of
+from search import analysis
+from search.index import Hit, IndexUnavailable, Scope
+from search.snippets import highlight, snippet
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Results:
     total: int
     page: int
     pages: int
+    # The index was unusable: these come from the simpler database search.
+    degraded: bool = False
 
 
 VISIBILITY_FILTERS = frozenset(v.value for v in Visibility)
@@ -105,20 +114,140 @@ def search_articles(
     tag: str | None = None,
     newest_first: bool = False,
 ) -> Results:
-    """Run a full-text search for the reader and return the page they may see."""
+    """Run a full-text search for the reader and return the page they may see.
+
+    If the index is missing or damaged, the database answers instead (and the index is
+    rebuilt in the background): slower and plainer, but complete and correct.
+    """
     per_page = int(current_app.config["SEARCH_PER_PAGE"])
-    scope = scope or scope_for(staff)
-    result = get_index().search(
-        query,
-        scope,
-        page=page,
-        per_page=per_page,
-        category=category,
-        tag=tag,
-        newest_first=newest_first,
-    )
+    scope = with_pending_hidden(session, scope or scope_for(staff), staff)
+    try:
+        result = get_index().search(
+            query,
+            scope,
+            page=page,
+            per_page=per_page,
+            category=category,
+            tag=tag,
+            newest_first=newest_first,
+        )
+    except IndexUnavailable as exc:
+        recovery_of(current_app).request(str(exc))
+        return database_search(session, query, scope, page, per_page, category, tag, newest_first)
     found = _authorised(session, result.hits, staff, scope)
     return Results(found=found, total=result.total, page=result.page, pages=result.pages)
+
+
+def with_pending_hidden(session: Session, scope: Scope, staff: bool) -> Scope:
+    """Return ``scope`` also excluding articles this index has not caught up with and the
+    reader may no longer see (archived or made internal a moment ago), so that the result
+    count does not reveal them either."""
+    try:
+        watermark = get_index().applied_outbox_id()
+    except IndexUnavailable:
+        return scope
+    pending = select(IndexOutbox.article_id).where(IndexOutbox.id > watermark)
+    ids = set(session.scalars(pending.limit(1000)))
+    if not ids:
+        return scope
+    rows = session.execute(
+        select(Article.id, Article.state, Article.visibility).where(Article.id.in_(ids))
+    ).all()
+    visible = {
+        r.id
+        for r in rows
+        if r.state.value in scope.states
+        and r.visibility.value in scope.visibilities
+        and may_read(r.state, r.visibility, staff)
+    }
+    hidden = frozenset(str(i) for i in ids - visible)
+    return replace(scope, hidden=scope.hidden | hidden) if hidden else scope
+
+
+_WORD = re.compile(r"[^\W_]+(?:[-.'][^\W_]+)*")
+
+
+def _database_words(query: str) -> list[str]:
+    """Return the words of ``query`` a plain substring match can look for, stop words out."""
+    words: list[str] = []
+    for word in _WORD.findall(query[:MAX_FALLBACK_QUERY]):
+        parts = analysis.terms(word) if analysis.has_cjk(word) else [word]
+        for part in parts:
+            if analysis.terms(part) and part.casefold() not in words:
+                words.append(part.casefold())
+    return words[:MAX_FALLBACK_WORDS]
+
+
+MAX_FALLBACK_QUERY = 500
+MAX_FALLBACK_WORDS = 8
+
+
+def database_search(
+    session: Session,
+    query: str,
+    scope: Scope,
+    page: int = 1,
+    per_page: int = 10,
+    category: str | None = None,
+    tag: str | None = None,
+    newest_first: bool = False,
+) -> Results:
+    """Search titles and bodies in the database (every word, any case): the index's stand-in."""
+    words = _database_words(query)
+    if not words or not scope.visibilities or not scope.states:
+        return Results(found=(), total=0, page=page, pages=0, degraded=True)
+    conditions: list[ColumnElement[bool]] = [
+        Article.state.in_([ArticleState(s) for s in scope.states]),
+        Article.visibility.in_([Visibility(v) for v in scope.visibilities]),
+        *(
+            or_(
+                Article.title.icontains(w, autoescape=True),
+                Article.body_text.icontains(w, autoescape=True),
+            )
+            for w in words
+        ),
+    ]
+    if scope.hidden:
+        conditions.append(Article.id.not_in([int(i) for i in scope.hidden]))
+    if category is not None:
+        conditions.append(Article.category.has(Category.slug == category))
+    if tag is not None:
+        conditions.append(Article.tags.any(Tag.name == tag.lower()))
+    where = and_(*conditions)
+    total = int(session.scalar(select(func.count()).select_from(Article).where(where)) or 0)
+    in_title = sum(case((Article.title.icontains(w, autoescape=True), 1), else_=0) for w in words)
+    order = (
+        (Article.updated_at.desc(),)
+        if newest_first
+        else (in_title.desc(), Article.updated_at.desc())
+    )
+    articles = session.scalars(
+        select(Article)
+        .where(where)
+        .options(selectinload(Article.category))
+        .order_by(*order, Article.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    found = tuple(Found(hit=_database_hit(a, words), article=a) for a in articles)
+    return Results(found=found, total=total, page=page, pages=-(-total // per_page), degraded=True)
+
+
+def _database_hit(article: Article, words: list[str]) -> Hit:
+    """Return a hit for an article found by the database search, highlighted like the index's."""
+    terms = set(analysis.terms(" ".join(words)))
+    updated = article.updated_at
+    return Hit(
+        id=str(article.id),
+        score=0.0,
+        title=article.title,
+        title_segments=highlight(article.title, terms),
+        snippet=snippet(article.body_text, terms, ()),
+        category=article.category.slug if article.category else "",
+        visibility=article.visibility.value,
+        state=article.state.value,
+        updated=updated if updated.tzinfo else updated.replace(tzinfo=UTC),
+    )
 
 
 def spelling_suggestion(query: str, staff: bool) -> str | None:
@@ -128,14 +257,20 @@ def spelling_suggestion(query: str, staff: bool) -> str | None:
     each changed word finds something in the reader's own scope, so none leaks.
     """
     index = get_index()
-    corrected = index.did_you_mean(query)
+    try:
+        corrected = index.did_you_mean(query)
+    except IndexUnavailable:
+        return None
     if not corrected or corrected.casefold() == query.casefold():
         return None
     typed = set(query.casefold().split())
     changed = [w for w in corrected.split() if w.casefold() not in typed]
     scope = scope_for(staff)
-    if all(index.search(word, scope, per_page=1).total for word in changed):
-        return corrected
+    try:
+        if all(index.search(word, scope, per_page=1).total for word in changed):
+            return corrected
+    except IndexUnavailable:
+        return None
     return None
 
 
@@ -160,7 +295,15 @@ def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Suggesti
     just what the list shows: this runs on every keystroke.
     """
     limit = int(current_app.config["SUGGEST_LIMIT"])
-    hits = get_index().suggest(text, scope_for(staff), limit=limit)
+    try:
+        hits = get_index().suggest(text, scope_for(staff), limit=limit)
+    except IndexUnavailable as exc:
+        recovery_of(current_app).request(str(exc))
+        fallback = database_search(session, text, scope_for(staff), per_page=limit)
+        return tuple(
+            Suggestion(hit=f.hit, article_id=f.article.id, category=f.article.category)
+            for f in fallback.found
+        )
     if not hits:
         return ()
     rows = session.execute(_suggestion_check(staff), {"ids": [int(h.id) for h in hits]})
