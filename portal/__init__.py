@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as defaults
 
@@ -30,6 +31,13 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite'}"
     if not app.config["INDEX_PATH"]:
         app.config["INDEX_PATH"] = str(instance / "index")
+    # Every cookie follows the session cookie's Secure setting unless set on its own.
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     from portal import db, i18n, indexer, security
     from portal.auth import init_app as init_auth

@@ -22,6 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
+    # Failed sign-ins per account name, from any address: each tier waits longer.
+    "ACCOUNT_LOGIN_RATE_LIMIT": "5 per minute; 20 per hour",
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto/-Host to trust
+    # (1 behind one nginx). 0 trusts none: the client address is the connection's.
+    "TRUSTED_PROXIES": 0,
     "SUGGEST_RATE_LIMIT": "120 per minute",
     # Technicians may publish their own articles without an admin's review.
     "TECHNICIANS_CAN_PUBLISH": False,

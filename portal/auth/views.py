@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
 
 from portal.auth import end_sessions, start_session
 from portal.auth.forms import LoginForm, PasswordForm
@@ -22,8 +26,42 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _account_limit() -> str:
+    return str(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"])
+
+
+def _account_key() -> str:
+    """The account a sign-in is for, as typed: existing or not, it is throttled the same."""
+    return "account:" + request.form.get("username", "").strip().casefold()[:80]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, so they take as long as known ones."""
+    return generate_password_hash("not a password anyone has")
+
+
+def _verify(user: User | None, password: str) -> bool:
+    """Return whether ``password`` signs ``user`` in, in the same time whoever they are."""
+    if user is None or not user.active:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-account",
+)
 def login() -> ResponseReturnValue:
     """Show the sign-in form; on success go to ``next`` if it is a local path."""
     target = request.args.get("next")
@@ -33,7 +71,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         user = db.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and user.active and user.check_password(form.password.data):
+        if _verify(user, form.password.data) and user is not None:
             start_session(user)
             login_user(user)
             db.commit()
@@ -97,5 +135,12 @@ def set_language() -> ResponseReturnValue:
         db.commit()
     target = request.form.get("next")
     response = redirect(target if is_local_path(target) else url_for("kb.home"))
-    response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    response.set_cookie(
+        LOCALE_COOKIE,
+        code,
+        max_age=365 * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )
     return response
