@@ -166,7 +166,7 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
                 entry.get("solution", ""),
             )
         if target is Status.CLOSED:
-            tickets.move(ticket, Status.CLOSED, requester, "Confirmed by the user.")
+            tickets.confirm_fix(ticket, requester)
 
 
 # Synonym groups an admin would start with: users ask in one language, articles answer in

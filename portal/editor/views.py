@@ -25,12 +25,13 @@ from articles.service import (
     update_article,
 )
 from portal.auth import role_required
-from portal.auth.models import Role
+from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.editor.forms import ArticleForm
 from portal.i18n import locale_code
 from portal.kb.queries import search_articles
-from portal.tickets.models import EventKind, Status, TicketEvent
+from portal.tickets.models import ArticleLink, Status
+from portal.tickets.service import link_article
 from portal.tickets.views import people_of, ticket_for_reader
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -212,8 +213,8 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
         abort(422, description=_("Only a resolved ticket can become an article."))
-    if ticket.article_id is not None:
-        return redirect(url_for("editor.edit", article_id=ticket.article_id))
+    if ticket.drafted_articles:
+        return redirect(url_for("editor.edit", article_id=ticket.drafted_articles[0].id))
     names = tuple(people_of(ticket))
     notes = TicketNotes(
         subject=ticket.subject,
@@ -235,17 +236,11 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
         )
     except ArticleError as exc:
         abort(422, description=str(exc))
-    ticket.article_id = article.id
     get_session().flush()
     learn_phrasing(get_session(), article, ticket.subject, "ticket", names)
-    ticket.events.append(
-        TicketEvent(
-            author_id=current_user.id,
-            kind=EventKind.ARTICLE,
-            internal=True,
-            body=f"#{article.id} {article.title}",
-        )
-    )
+    me = get_session().get(User, current_user.id)
+    assert me is not None
+    link_article(ticket, article, ArticleLink.DRAFTED, me)
     get_session().commit()
     flash(_("Draft created from the ticket. Check the similar articles before publishing."), "info")
     return redirect(url_for("editor.edit", article_id=article.id))

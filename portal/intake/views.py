@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -46,6 +49,14 @@ def request_form() -> RequestForm:
     return form
 
 
+def _local_time(value: datetime | None) -> datetime | None:
+    """Read a date-time typed without a zone in the portal's time zone."""
+    if value is None:
+        return None
+    zone = get_timezone()  # a pytz zone: localize, never replace (that gives its LMT offset)
+    return zone.localize(value) if zone is not None else value.replace(tzinfo=UTC)
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @login_required
 def new_request() -> ResponseReturnValue:
@@ -64,6 +75,7 @@ def new_request() -> ResponseReturnValue:
                 subject=form.subject.data,
                 symptom=form.symptom.data,
                 started=form.started.data or "",
+                started_at=_local_time(form.started_at.data),
                 impact=form.impact.data,
                 urgency=form.urgency.data,
                 contact=form.contact.data,

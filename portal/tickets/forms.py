@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.forms import StrictForm
@@ -32,10 +40,17 @@ class RequestForm(StrictForm):
         _l("Describe what happens"), validators=[DataRequired(), Length(max=MAX_TEXT)]
     )
     started = StringField(_l("Since when?"), validators=[Optional(), Length(max=200)])
+    started_at = DateTimeLocalField(
+        _l("Date and time it started, if you know"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
     impact = SelectField(_l("Who is affected?"), choices=IMPACT_CHOICES, default="me")
     urgency = SelectField(_l("How urgent is it?"), choices=URGENCY_CHOICES, default="medium")
     contact = StringField(_l("How can we reach you?"), validators=[DataRequired(), Length(max=200)])
     category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
+    # Optional and new: a client that never rendered it may leave it out.
+    may_omit = frozenset({"started_at"})
 
 
 class ReplyForm(StrictForm):

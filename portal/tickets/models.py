@@ -1,14 +1,15 @@
-"""Ticket and its event history."""
+"""Ticket, its append-only event record, and the tickets an article solved."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from articles.models import Base, Category, UTCDateTime, text_enum, utcnow
+from articles.models import Article, Base, Category, UTCDateTime, text_enum, utcnow
 from portal.auth.models import User
 
 
@@ -32,15 +33,50 @@ class Channel(enum.StrEnum):
 
 
 class EventKind(enum.StrEnum):
-    """What happened to a ticket."""
+    """What happened to a ticket. An event with a ``field`` changed that field."""
 
     CREATED = "created"
-    REPLY = "reply"
-    NOTE = "note"
-    STATUS = "status"
-    ASSIGNED = "assigned"
-    RESOLUTION = "resolution"
-    ARTICLE = "article"
+    FIELD_CHANGED = "field_changed"
+    STATUS_CHANGED = "status_changed"
+    REPLY = "reply"  # public: the requester sees it
+    NOTE = "note"  # internal: staff only
+    ATTACHMENT_ADDED = "attachment_added"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    SLA_PAUSED = "sla_paused"
+    SLA_RESUMED = "sla_resumed"
+    CONFIRMATION_ASKED = "confirmation_asked"
+    USER_CONFIRMED = "user_confirmed"
+    USER_REOPENED = "user_reopened"
+    REMINDER_SENT = "reminder_sent"
+    AUTO_CLOSED = "auto_closed"
+    RATED = "rated"
+    ARTICLE_LINKED = "article_linked"
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+
+
+class Actor(enum.StrEnum):
+    """Who caused an event: a signed-in person, the desk itself, or an incoming mail."""
+
+    USER = "user"
+    SYSTEM = "system"
+    EMAIL = "email"
+
+
+class ArticleLink(enum.StrEnum):
+    """How an article relates to a ticket."""
+
+    DRAFTED = "drafted"  # the article was drafted from this ticket
+    SOLVED_BY = "solved_by"  # the article solved this ticket
+
+
+ticket_solutions = Table(
+    "ticket_solutions",
+    Base.metadata,
+    Column("ticket_id", ForeignKey("tickets.id"), primary_key=True),
+    Column("article_id", ForeignKey("articles.id"), primary_key=True, index=True),
+)
 
 
 class Ticket(Base):
@@ -51,7 +87,9 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     symptom: Mapped[str] = mapped_column(Text)
+    # When it started, in the requester's words, and as a time when they gave one.
     started: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     impact: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(20))
     priority: Mapped[str] = mapped_column(String(4))
@@ -65,10 +103,14 @@ class Ticket(Base):
     diagnosis: Mapped[str] = mapped_column(Text, default="")
     cause: Mapped[str] = mapped_column(Text, default="")
     solution: Mapped[str] = mapped_column(Text, default="")
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", use_alter=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The first public reply or recorded call by staff.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first and the latest resolution; a reopen keeps both (each one is in the events).
+    first_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category | None] = relationship()
@@ -76,24 +118,51 @@ class Ticket(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     events: Mapped[list[TicketEvent]] = relationship(
-        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+        back_populates="ticket", order_by="TicketEvent.id", cascade="save-update, merge"
+    )
+    # Articles that solved this ticket; several tickets may cite one article and the reverse.
+    solved_by: Mapped[list[Article]] = relationship(secondary=ticket_solutions, order_by=Article.id)
+    # Articles drafted from this ticket (an article records its source ticket).
+    drafted_articles: Mapped[list[Article]] = relationship(
+        primaryjoin="Ticket.id == foreign(Article.source_ticket_id)",
+        order_by=Article.id,
+        viewonly=True,
     )
 
 
 class TicketEvent(Base):
-    """One entry in a ticket's history: a reply, an internal note, a status change…"""
+    """One entry in a ticket's record: typed data, rendered in the reader's language.
+
+    Events are append-only: the database refuses updates and deletes (see the migration
+    that adds the triggers), and so does the ORM.
+    """
 
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[EventKind] = mapped_column(text_enum(EventKind))
+    actor: Mapped[Actor] = mapped_column(text_enum(Actor), default=Actor.USER)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # For changes: the field and its old and new values (ids for people and categories).
+    field: Mapped[str] = mapped_column(String(40), default="")
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # What else the kind needs: a reason, an article id and relation, a rating…
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
-    from_status: Mapped[str] = mapped_column(String(20), default="")
-    to_status: Mapped[str] = mapped_column(String(20), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-    author: Mapped[User | None] = relationship()
+    actor_user: Mapped[User | None] = relationship()
+
+
+class EventsAreAppendOnly(Exception):
+    """A ticket event was about to be changed or deleted."""
+
+
+@event.listens_for(TicketEvent, "before_update")
+@event.listens_for(TicketEvent, "before_delete")
+def _refuse_changes(mapper: Any, connection: Any, target: TicketEvent) -> None:
+    raise EventsAreAppendOnly(f"ticket event {target.id} is part of the record and cannot change")

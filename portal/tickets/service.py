@@ -1,15 +1,34 @@
-"""Ticket use cases: open, reply, note, take, move through the workflow, resolve, confirm."""
+"""Ticket use cases: open, reply, note, assign, change fields, move, resolve, confirm, reopen.
+
+Each one changes the ticket and appends the typed events that record it; nothing here
+renders text for people (the timeline does, in the reader's language).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from articles.models import utcnow
+from articles.models import Article, utcnow
 from portal.auth.models import User
-from portal.tickets.models import Channel, EventKind, Status, Ticket, TicketEvent
+from portal.tickets.models import (
+    Actor,
+    ArticleLink,
+    Channel,
+    EventKind,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from portal.tickets.workflow import next_status, priority_for
+
+# Fields a technician may correct, and those recorded only for staff (the requester's
+# timeline shows the others).
+EDITABLE_FIELDS = ("subject", "symptom", "category", "impact", "urgency", "contact")
+STAFF_ONLY_FIELDS = frozenset({"diagnosis", "cause"})
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,40 @@ class Intake:
     contact: str
     category_id: int | None
     channel: Channel = Channel.WEB
+    started_at: datetime | None = None
+
+
+def _record(
+    ticket: Ticket,
+    kind: EventKind,
+    actor: User | None,
+    *,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+    body: str = "",
+    internal: bool = False,
+    **detail: Any,
+) -> TicketEvent:
+    event = TicketEvent(
+        kind=kind,
+        actor=Actor.USER if actor is not None else Actor.SYSTEM,
+        actor_user=actor,
+        field=field,
+        old_value=old,
+        new_value=new,
+        body=body,
+        internal=internal,
+        detail=detail,
+        created_at=utcnow(),
+    )
+    ticket.events.append(event)
+    ticket.updated_at = event.created_at
+    return event
+
+
+def _is_staff(user: User | None) -> bool:
+    return user is not None and user.is_staff
 
 
 def open_ticket(
@@ -34,6 +87,7 @@ def open_ticket(
         subject=intake.subject.strip(),
         symptom=intake.symptom,
         started=intake.started.strip(),
+        started_at=intake.started_at,
         impact=intake.impact,
         urgency=intake.urgency,
         priority=priority_for(intake.impact, intake.urgency),
@@ -45,74 +99,168 @@ def open_ticket(
         recorded_by=recorded_by,
     )
     session.add(ticket)
-    ticket.events.append(
-        TicketEvent(
-            author=recorded_by or requester, kind=EventKind.CREATED, to_status=Status.NEW.value
-        )
+    _record(
+        ticket,
+        EventKind.CREATED,
+        recorded_by or requester,
+        channel=intake.channel.value,
+        priority=ticket.priority,
     )
+    ticket.created_at = ticket.updated_at
+    if recorded_by is not None and _is_staff(recorded_by) and intake.channel is Channel.PHONE:
+        ticket.first_response_at = ticket.created_at  # the call was the first response
     return ticket
 
 
-def _touch(ticket: Ticket) -> None:
-    ticket.updated_at = utcnow()
-
-
-def move(ticket: Ticket, target: Status, author: User, body: str = "") -> None:
-    """Change the ticket's status through the workflow and record it."""
+def move(
+    ticket: Ticket,
+    target: Status,
+    actor: User | None,
+    body: str = "",
+    kind: EventKind = EventKind.STATUS_CHANGED,
+) -> TicketEvent:
+    """Change the ticket's status through the workflow and record it under ``kind``."""
     source = ticket.status
     ticket.status = next_status(source, target)
-    now = utcnow()
-    if target is Status.RESOLVED:
-        ticket.resolved_at = now
-    if target is Status.CLOSED:
-        ticket.closed_at = now
-    if source is Status.RESOLVED and target is Status.IN_PROGRESS:
-        ticket.resolved_at = None
-    ticket.events.append(
-        TicketEvent(
-            author=author,
-            kind=EventKind.STATUS,
-            body=body,
-            from_status=source.value,
-            to_status=target.value,
-        )
+    event = _record(
+        ticket, kind, actor, field="status", old=source.value, new=target.value, body=body
     )
-    _touch(ticket)
+    if target is Status.RESOLVED:
+        ticket.resolved_at = event.created_at
+        ticket.first_resolved_at = ticket.first_resolved_at or event.created_at
+    if target is Status.CLOSED:
+        ticket.closed_at = event.created_at
+    if source is Status.RESOLVED and target is Status.IN_PROGRESS:
+        ticket.reopen_count += 1
+    return event
 
 
 def add_reply(ticket: Ticket, author: User, body: str) -> None:
     """Add a public reply; a user's reply takes a waiting ticket back into progress."""
-    ticket.events.append(TicketEvent(author=author, kind=EventKind.REPLY, body=body))
+    event = _record(ticket, EventKind.REPLY, author, body=body)
+    if author.id != ticket.requester_id and _is_staff(author) and ticket.first_response_at is None:
+        ticket.first_response_at = event.created_at
     if ticket.status is Status.WAITING and author.id == ticket.requester_id:
         move(ticket, Status.IN_PROGRESS, author)
-    _touch(ticket)
 
 
 def add_note(ticket: Ticket, author: User, body: str) -> None:
     """Add an internal note, visible to staff only."""
-    ticket.events.append(TicketEvent(author=author, kind=EventKind.NOTE, body=body, internal=True))
-    _touch(ticket)
+    _record(ticket, EventKind.NOTE, author, body=body, internal=True)
+
+
+def assign(ticket: Ticket, assignee: User | None, actor: User | None, reason: str = "") -> None:
+    """Give the ticket to ``assignee`` (or nobody); a new ticket becomes 'assigned'."""
+    old = ticket.assignee_id
+    new = assignee.id if assignee is not None else None
+    if old == new:
+        return
+    ticket.assignee = assignee
+    _record(ticket, EventKind.FIELD_CHANGED, actor, field="assignee", old=old, new=new, body=reason)
+    if assignee is not None and ticket.status is Status.NEW:
+        move(ticket, Status.ASSIGNED, actor)
 
 
 def take(ticket: Ticket, technician: User) -> None:
-    """Assign the ticket to a technician; a new ticket becomes 'assigned'."""
-    ticket.assignee = technician
-    ticket.events.append(
-        TicketEvent(author=technician, kind=EventKind.ASSIGNED, body=technician.display_name)
+    """Assign the ticket to the technician taking it."""
+    assign(ticket, technician, technician)
+
+
+def change_fields(
+    ticket: Ticket, actor: User, changes: dict[str, Any], reason: str = ""
+) -> list[TicketEvent]:
+    """Correct intake fields (``EDITABLE_FIELDS``; category by id) and record each change.
+
+    A changed impact or urgency recomputes the priority from the matrix, recorded with
+    the reason "matrix".
+    """
+    events = []
+    for name, value in changes.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValueError(f"{name!r} is not a field a technician can change")
+        attribute = "category_id" if name == "category" else name
+        old = getattr(ticket, attribute)
+        if old == value:
+            continue
+        setattr(ticket, attribute, value)
+        events.append(
+            _record(
+                ticket, EventKind.FIELD_CHANGED, actor, field=name, old=old, new=value, body=reason
+            )
+        )
+    if {"impact", "urgency"} & changes.keys():
+        priority = priority_for(ticket.impact, ticket.urgency)
+        if priority != ticket.priority:
+            events.append(set_priority(ticket, priority, actor, "", from_matrix=True))
+    return events
+
+
+def set_priority(
+    ticket: Ticket, priority: str, actor: User | None, reason: str, from_matrix: bool = False
+) -> TicketEvent:
+    """Set the priority: from the matrix, or overridden by a technician with a reason."""
+    if priority not in ("P1", "P2", "P3", "P4"):
+        raise ValueError(f"unknown priority {priority!r}")
+    old = ticket.priority
+    ticket.priority = priority
+    return _record(
+        ticket,
+        EventKind.FIELD_CHANGED,
+        actor,
+        field="priority",
+        old=old,
+        new=priority,
+        body=reason,
+        reason="matrix" if from_matrix else "override",
     )
-    if ticket.status is Status.NEW:
-        move(ticket, Status.ASSIGNED, technician)
-    _touch(ticket)
 
 
 def record_resolution(
     ticket: Ticket, technician: User, diagnosis: str, cause: str, solution: str
 ) -> None:
-    """Record diagnosis, cause and solution and mark the ticket resolved (awaiting the user)."""
-    ticket.diagnosis = diagnosis
-    ticket.cause = cause
-    ticket.solution = solution
+    """Record diagnosis, cause and solution, resolve, and ask the requester to confirm."""
+    next_status(ticket.status, Status.RESOLVED)  # refuse before changing anything
+    for name, value in (("diagnosis", diagnosis), ("cause", cause), ("solution", solution)):
+        old = getattr(ticket, name)
+        if old != value:
+            setattr(ticket, name, value)
+            _record(
+                ticket,
+                EventKind.FIELD_CHANGED,
+                technician,
+                field=name,
+                old=old,
+                new=value,
+                internal=name in STAFF_ONLY_FIELDS,
+            )
     if ticket.assignee is None:
-        ticket.assignee = technician
-    ticket.events.append(TicketEvent(author=technician, kind=EventKind.RESOLUTION, body=solution))
+        assign(ticket, technician, technician)
     move(ticket, Status.RESOLVED, technician)
+    _record(ticket, EventKind.CONFIRMATION_ASKED, None)
+
+
+def confirm_fix(ticket: Ticket, requester: User) -> None:
+    """The requester confirms the fix: the ticket closes."""
+    move(ticket, Status.CLOSED, requester, kind=EventKind.USER_CONFIRMED)
+
+
+def reopen(ticket: Ticket, requester: User, comment: str) -> None:
+    """The requester says the fix did not work: back into progress, with their comment."""
+    move(ticket, Status.IN_PROGRESS, requester, body=comment, kind=EventKind.USER_REOPENED)
+
+
+def link_article(ticket: Ticket, article: Article, relation: ArticleLink, actor: User) -> bool:
+    """Record that ``article`` was drafted from or solved ``ticket``; False if it already was."""
+    if relation is ArticleLink.SOLVED_BY:
+        if article in ticket.solved_by:
+            return False
+        ticket.solved_by.append(article)
+    _record(
+        ticket,
+        EventKind.ARTICLE_LINKED,
+        actor,
+        internal=relation is ArticleLink.DRAFTED,
+        article_id=article.id,
+        relation=relation.value,
+    )
+    return True

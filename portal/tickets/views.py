@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -10,7 +12,8 @@ from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
 from articles.errors import InvalidTransition
-from articles.models import Article, ArticleState, utcnow
+from articles.lifecycle import may_read
+from articles.models import Article, ArticleState, Category, utcnow
 from articles.service import learn_phrasing
 from portal.auth import role_required
 from portal.auth.models import Role, User
@@ -18,7 +21,7 @@ from portal.db import get_session
 from portal.kb.views import page_number
 from portal.tickets import service
 from portal.tickets.forms import ReplyForm, ResolveForm, StatusForm
-from portal.tickets.models import Status, Ticket
+from portal.tickets.models import ArticleLink, EventKind, Status, Ticket, TicketEvent
 from portal.tickets.workflow import allowed_targets
 
 bp = Blueprint("tickets", __name__)
@@ -99,6 +102,29 @@ def queue() -> ResponseReturnValue:
     )
 
 
+def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
+    """Return the people, categories and readable articles the events refer to by id."""
+    db = get_session()
+    user_ids = {ticket.requester_id} | {e.actor_id for e in events if e.actor_id is not None}
+    for e in events:
+        if e.field == "assignee":
+            user_ids |= {v for v in (e.old_value, e.new_value) if isinstance(v, int)}
+    article_ids = {e.detail.get("article_id") for e in events if e.kind is EventKind.ARTICLE_LINKED}
+    article_ids |= {a.id for a in ticket.solved_by}
+    staff = bool(current_user.is_staff)
+    articles = {
+        a.id: a
+        for a in db.scalars(select(Article).where(Article.id.in_(article_ids - {None})))
+        if may_read(a.state, a.visibility, staff)
+    }
+    return {
+        "people": {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))},
+        "categories": {c.id: c for c in db.scalars(select(Category))},
+        "articles": articles,
+        "solved_by": [a for a in ticket.solved_by if a.id in articles],
+    }
+
+
 @bp.get("/tickets/<int:ticket_id>")
 @login_required
 def show(ticket_id: int) -> ResponseReturnValue:
@@ -117,6 +143,7 @@ def show(ticket_id: int) -> ResponseReturnValue:
         "tickets/show.html",
         ticket=ticket,
         events=events,
+        **timeline_context(ticket, events),
         reply_form=ReplyForm(),
         status_form=status_form,
         resolve_form=resolve_form,
@@ -200,8 +227,9 @@ def resolve(ticket_id: int) -> ResponseReturnValue:
         )
     except InvalidTransition as exc:
         abort(422, description=str(exc))
-    if solved_by is not None:
-        ticket.article_id = solved_by.id
+    if solved_by is not None and service.link_article(
+        ticket, solved_by, ArticleLink.SOLVED_BY, _me()
+    ):
         learn_phrasing(get_session(), solved_by, ticket.subject, "ticket", people_of(ticket))
     get_session().commit()
     flash(_("Resolved. The user is asked to confirm the fix."), "info")
@@ -215,7 +243,11 @@ def confirm(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     if ticket.requester_id != current_user.id:
         abort(403)
-    _move(ticket, Status.CLOSED, _("Confirmed by the user."))
+    try:
+        service.confirm_fix(ticket, _me())
+    except InvalidTransition as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
     flash(_("Thank you — the ticket is closed."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
@@ -227,6 +259,10 @@ def reopen(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     if ticket.requester_id != current_user.id:
         abort(403)
-    _move(ticket, Status.IN_PROGRESS, request.form.get("body", "")[:2000])
+    try:
+        service.reopen(ticket, _me(), request.form.get("body", "")[:2000])
+    except InvalidTransition as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
     flash(_("The ticket is open again."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))

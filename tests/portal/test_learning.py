@@ -44,7 +44,7 @@ def test_resolving_with_the_article_that_solved_it_links_and_learns(
     )
     assert response.status_code == 302
     db.expire_all()
-    assert db.get(type(ticket), ticket.id).article_id == article.id
+    assert [a.id for a in db.get(type(ticket), ticket.id).solved_by] == [article.id]
     assert lists(client.get("/search?q=white+window+on+start").get_data(as_text=True), article)
 
 

@@ -50,7 +50,8 @@ def test_a_technician_takes_works_and_resolves_a_ticket(db, make_user, make_tick
     assert ticket.assignee_id == tech.id
     assert (ticket.cause, ticket.solution) == ("Spooler crashed", "Restarted the spooler.")
     kinds = [e.kind for e in ticket.events]
-    assert kinds.count(EventKind.NOTE) == 1 and EventKind.RESOLUTION in kinds
+    assert kinds.count(EventKind.NOTE) == 1 and EventKind.CONFIRMATION_ASKED in kinds
+    assert ticket.first_response_at is not None
 
 
 def test_internal_notes_are_hidden_from_the_requester(
@@ -113,7 +114,17 @@ def test_the_requester_can_reopen_instead_of_confirming(
     db.expire_all()
     ticket = db.get(Ticket, ticket.id)
     assert ticket.status is Status.IN_PROGRESS
-    assert ticket.resolved_at is None
+    # The earlier resolution stays on record; the reopen is counted and carries the comment.
+    assert ticket.resolved_at is not None and ticket.first_resolved_at == ticket.resolved_at
+    assert ticket.reopen_count == 1
+    reopened = ticket.events[-1]
+    assert (reopened.kind, reopened.field, reopened.old_value, reopened.new_value) == (
+        EventKind.USER_REOPENED,
+        "status",
+        "resolved",
+        "in_progress",
+    )
+    assert reopened.body == "Still streaky." and reopened.actor_id == requester.id
 
 
 def test_another_user_cannot_confirm_someone_elses_ticket(
