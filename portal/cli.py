@@ -125,6 +125,21 @@ def _create(ctx: Context, username: str, display_name: str, email: str, role: Ro
     click.echo(f"Created {role.value} {username!r}.")
 
 
+@main.command("deactivate-user")
+@click.argument("username")
+@click.option("--undo", is_flag=True, help="Let the account sign in again.")
+@pass_context
+def deactivate_user(ctx: Context, username: str, undo: bool) -> None:
+    """Stop an account signing in; its tickets and their history stay as they are."""
+    with ctx.app.app_context(), ctx.app.extensions["solveloop.write_sessions"]() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        user.active = undo
+        session.commit()
+    click.echo(f"{'Reactivated' if undo else 'Deactivated'} {username!r}.")
+
+
 @main.command()
 @pass_context
 def demo(ctx: Context) -> None:

@@ -1,7 +1,7 @@
 """Every table of Solveloop on one metadata (imported by migrations and schema checks)."""
 
 from articles.models import Article, Base, Category, IndexOutbox, Phrasing, Revision, Tag
-from portal.admin.models import SynonymGroup
+from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
@@ -19,6 +19,8 @@ __all__ = [
     "Phrasing",
     "Revision",
     "SearchLog",
+    "Setting",
+    "SettingChange",
     "SynonymGroup",
     "Tag",
     "Ticket",

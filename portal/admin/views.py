@@ -1,4 +1,4 @@
-"""Admin: the curation dashboard (review queue, article states, deflections, tickets)."""
+"""Admin: the curation dashboard, search report and synonyms, and the desk's settings."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from articles.models import Article, ArticleState, utcnow
+from portal.admin import settings
+from portal.admin.forms import SECTIONS, fill, matrix_cell, sla_field
 from portal.admin.models import SynonymGroup
+from portal.admin.settings import PRIORITIES, InvalidSetting, config_defaults
 from portal.admin.synonyms import (
     MAX_GROUP_CHARS,
     MAX_GROUP_WORDS,
@@ -20,9 +24,11 @@ from portal.admin.synonyms import (
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
+from portal.forms import StrictForm
 from portal.intake.models import Deflection
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
 from portal.tickets.models import Ticket
+from portal.tickets.workflow import IMPACTS, URGENCIES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,3 +134,66 @@ def delete_synonyms(group_id: int) -> ResponseReturnValue:
     current_app.extensions["solveloop.synonyms"].refresh()
     flash(_("Synonym group removed."), "info")
     return redirect(url_for("admin.synonyms"))
+
+
+def _settings_page(
+    forms: dict[str, StrictForm] | None = None, errors: dict[str, str] | None = None
+) -> str:
+    db = get_session()
+    values = settings.current(db, config_defaults(current_app.config))
+    shown: dict[str, StrictForm] = {}
+    for section, form_class in SECTIONS.items():
+        if forms and section in forms:
+            shown[section] = forms[section]
+        else:
+            form = form_class(formdata=None)
+            fill(form, values)
+            shown[section] = form
+    changes = settings.history(db)
+    people = {u.id: u for u in db.scalars(select(User))}
+    return render_template(
+        "admin/settings.html",
+        forms=shown,
+        errors=errors or {},
+        values=values,
+        changes=changes,
+        people=people,
+        differences=settings.differences,
+        impacts=IMPACTS,
+        urgencies=URGENCIES,
+        priorities=PRIORITIES,
+        matrix_cell=matrix_cell,
+        sla_field=sla_field,
+    )
+
+
+@bp.get("/settings")
+@role_required(Role.ADMIN)
+def settings_page() -> ResponseReturnValue:
+    """The desk's settings by section, and the record of their changes."""
+    return _settings_page()
+
+
+@bp.post(f"/settings/<any({', '.join(SECTIONS)}):section>")
+@role_required(Role.ADMIN)
+def save_settings(section: str) -> ResponseReturnValue:
+    """Save one section of the settings; each changed value is recorded."""
+    form = SECTIONS[section]()
+    if not form.validate_on_submit():
+        return _settings_page({section: form}, {section: _("Check the fields marked below.")}), 422
+    db = get_session()
+    try:
+        changed = [
+            key
+            for key, value in form.values().items()
+            if settings.change(db, key, value, current_user.id, config_defaults(current_app.config))
+        ]
+    except InvalidSetting as exc:
+        db.rollback()
+        return _settings_page({section: form}, {section: str(exc.message)}), 422
+    db.commit()
+    if changed:
+        flash(_("Settings saved."), "info")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("admin.settings_page", _anchor=section))

@@ -24,6 +24,8 @@ from articles.service import (
     parse_tags,
     update_article,
 )
+from portal.admin import settings
+from portal.admin.settings import config_defaults
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
@@ -83,7 +85,12 @@ def may_publish() -> bool:
     """Admins publish; technicians too when the desk allows it."""
     return bool(
         current_user.has_role(Role.ADMIN)
-        or (current_user.is_staff and current_app.config["TECHNICIANS_CAN_PUBLISH"])
+        or (
+            current_user.is_staff
+            and settings.get(
+                get_session(), "technicians_can_publish", config_defaults(current_app.config)
+            )
+        )
     )
 
 

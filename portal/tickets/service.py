@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from articles.models import Article, utcnow
+from portal.admin import settings
 from portal.auth.models import User
 from portal.tickets.models import (
     Actor,
@@ -90,7 +91,9 @@ def open_ticket(
         started_at=intake.started_at,
         impact=intake.impact,
         urgency=intake.urgency,
-        priority=priority_for(intake.impact, intake.urgency),
+        priority=priority_for(
+            intake.impact, intake.urgency, settings.get(session, "priority_matrix")
+        ),
         contact=intake.contact.strip(),
         category_id=intake.category_id,
         channel=intake.channel,
@@ -189,7 +192,9 @@ def change_fields(
             )
         )
     if {"impact", "urgency"} & changes.keys():
-        priority = priority_for(ticket.impact, ticket.urgency)
+        session = object_session(ticket)
+        matrix = settings.get(session, "priority_matrix") if session is not None else None
+        priority = priority_for(ticket.impact, ticket.urgency, matrix)
         if priority != ticket.priority:
             events.append(set_priority(ticket, priority, actor, "", from_matrix=True))
     return events

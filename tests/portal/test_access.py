@@ -24,6 +24,7 @@ PAGES = {
     "/editor/articles/{public}/history": (302, 403, 200, 200),
     "/admin/": (302, 403, 403, 200),
     "/admin/searches": (302, 403, 403, 200),
+    "/admin/settings": (302, 403, 403, 200),
     "/account/password": (302, 200, 200, 200),
     "/login": (200, 302, 302, 302),
 }

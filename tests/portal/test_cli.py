@@ -5,12 +5,14 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
+from conftest import PASSWORD
 from sqlalchemy import create_engine, text
 
 from portal import create_app
 from portal.auth.models import Role, User
 from portal.cli import main
 from portal.demo import DEFAULT_CATEGORIES
+from portal.tickets.models import Ticket
 from search.schema import INDEX_FORMAT
 
 
@@ -163,3 +165,22 @@ def test_user_model_roles_nest():
     admin = User(role=Role.ADMIN)
     assert admin.has_role(Role.TECHNICIAN) and admin.has_role(Role.USER)
     assert not User(role=Role.USER).has_role(Role.TECHNICIAN)
+
+
+def test_deactivating_a_user_stops_their_sign_in_and_keeps_their_tickets(
+    cli, make_user, make_ticket, client, db
+):
+    user = make_user(username="leaver")
+    ticket = make_ticket(user, subject="Laptop to return")
+    result = cli("deactivate-user", "leaver")
+    assert result.exit_code == 0, result.output
+    response = client.post("/login", {"username": "leaver", "password": PASSWORD})
+    assert response.status_code != 302
+    db.rollback()
+    kept = db.get(Ticket, ticket.id)
+    assert kept is not None and kept.requester.username == "leaver"
+    assert [e.kind.value for e in kept.events] == ["created"]
+    assert cli("deactivate-user", "leaver", "--undo").exit_code == 0
+    assert client.post("/login", {"username": "leaver", "password": PASSWORD}).status_code == 302
+    result = cli("deactivate-user", "nobody")
+    assert result.exit_code != 0 and "no user 'nobody'" in result.output

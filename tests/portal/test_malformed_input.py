@@ -49,6 +49,17 @@ FIELDS = (
     "note",
     "back",
     "terms",
+    "me__critical",
+    "P1__response",
+    "timezone",
+    "days",
+    "start",
+    "end",
+    "overrides",
+    "auto_close_days",
+    "mail_address",
+    "internal_domains",
+    "unknown_senders",
 )
 NASTY = "vpn\x00 \x1b[31m\u202egnp.exe\x85\x07 打印机"
 JSON_BODIES = (
