@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DecimalField,
-    Field,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -27,15 +26,15 @@ from portal.admin.settings import PRIORITIES, SENDER_POLICIES, InvalidSetting
 from portal.forms import StrictForm
 from portal.tickets.workflow import IMPACTS, URGENCIES
 
-WEEKDAY_CHOICES = [
-    SelectChoice(1, _l("Monday")),
-    SelectChoice(2, _l("Tuesday")),
-    SelectChoice(3, _l("Wednesday")),
-    SelectChoice(4, _l("Thursday")),
-    SelectChoice(5, _l("Friday")),
-    SelectChoice(6, _l("Saturday")),
-    SelectChoice(7, _l("Sunday")),
-]
+WEEKDAY_NAMES = {
+    1: _l("Monday"),
+    2: _l("Tuesday"),
+    3: _l("Wednesday"),
+    4: _l("Thursday"),
+    5: _l("Friday"),
+    6: _l("Saturday"),
+    7: _l("Sunday"),
+}
 POLICY_LABELS = {
     "internal": _l("Create an account for senders from an internal domain; refuse others"),
     "create": _l("Create an account for any sender"),
@@ -60,11 +59,36 @@ def sla_field(priority: str, target: str) -> str:
     return f"{priority}__{target}"
 
 
-class MatrixForm(StrictForm):
-    """The impact × urgency priority matrix: one select per cell."""
+def business_hours(minutes: int) -> str:
+    """Return a target in business minutes as hours, "0.5" or "40" (two decimals at most)."""
+    return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+
+
+class SettingsForm(StrictForm):
+    """A section of the settings page: ``show`` fills it from the settings, ``values`` reads it."""
+
+    def show(self, values: dict[str, Any]) -> None:
+        """Fill the fields with the current settings, one field per setting of the same name."""
+        for name in self.data:
+            if name in values:
+                self[name].data = values[name]
 
     def values(self) -> dict[str, Any]:
         """Return the setting values this form holds."""
+        raise NotImplementedError
+
+
+class MatrixForm(SettingsForm):
+    """The impact × urgency priority matrix: one select per cell."""
+
+    def show(self, values: dict[str, Any]) -> None:
+        """Put each cell of the saved matrix in its select."""
+        for impact in IMPACTS:
+            for urgency in URGENCIES:
+                self[matrix_cell(impact, urgency)].data = values["priority_matrix"][impact][urgency]
+
+    def values(self) -> dict[str, Any]:
+        """Return the matrix setting."""
         return {
             "priority_matrix": {
                 impact: {u: self[matrix_cell(impact, u)].data for u in URGENCIES}
@@ -90,8 +114,15 @@ def _hours() -> DecimalField:
     )
 
 
-class TargetsForm(StrictForm):
+class TargetsForm(SettingsForm):
     """First-response and resolution targets per priority, in business hours."""
+
+    def show(self, values: dict[str, Any]) -> None:
+        """Show each target, kept in business minutes, in hours."""
+        for p in PRIORITIES:
+            for target in ("response", "resolution"):
+                minutes = values["sla_targets"][p][target]
+                self[sla_field(p, target)].data = Decimal(business_hours(minutes))
 
     def values(self) -> dict[str, Any]:
         """Return the targets in whole business minutes."""
@@ -143,17 +174,29 @@ def format_overrides(overrides: list[dict[str, Any]]) -> str:
     )
 
 
-class CalendarForm(StrictForm):
+class CalendarForm(SettingsForm):
     """Working days and hours, the time zone, date overrides, and P1 around the clock."""
 
     may_omit = frozenset({"days"})  # no box ticked sends nothing; the check refuses it
 
     timezone = StringField(_l("Time zone"), validators=[InputRequired(), Length(max=60)])
-    days = CheckboxesField(_l("Working days"), choices=WEEKDAY_CHOICES, coerce=int)
+    days = CheckboxesField(
+        _l("Working days"),
+        choices=[SelectChoice(n, name) for n, name in WEEKDAY_NAMES.items()],
+        coerce=int,
+    )
     start = TimeField(_l("Working day starts"), validators=[InputRequired()])
     end = TimeField(_l("Working day ends"), validators=[InputRequired()])
     p1_around_the_clock = BooleanField(_l("P1 tickets count every hour, every day (24×7)"))
     overrides = TextAreaField(_l("Dates that differ"), validators=[Length(max=20_000)])
+
+    def show(self, values: dict[str, Any]) -> None:
+        """Fill the calendar, its overrides written one per line."""
+        calendar = values["business_calendar"]
+        super().show(calendar)
+        self.start.data = time.fromisoformat(calendar["start"])
+        self.end.data = time.fromisoformat(calendar["end"])
+        self.overrides.data = format_overrides(calendar["overrides"])
 
     def values(self) -> dict[str, Any]:
         """Return the calendar setting."""
@@ -169,7 +212,7 @@ class CalendarForm(StrictForm):
         }
 
 
-class ConfirmationForm(StrictForm):
+class ConfirmationForm(SettingsForm):
     """How long a resolved ticket waits for the requester before it closes."""
 
     auto_close_days = IntegerField(
@@ -186,7 +229,7 @@ class ConfirmationForm(StrictForm):
         }
 
 
-class PublishingForm(StrictForm):
+class PublishingForm(SettingsForm):
     """Who may publish articles."""
 
     technicians_can_publish = BooleanField(
@@ -198,7 +241,7 @@ class PublishingForm(StrictForm):
         return {"technicians_can_publish": bool(self.technicians_can_publish.data)}
 
 
-class MailForm(StrictForm):
+class MailForm(SettingsForm):
     """The desk's address, internal domains, and what mail from unknown senders does."""
 
     mail_address = StringField(_l("The desk's e-mail address"), validators=[Length(max=254)])
@@ -212,6 +255,11 @@ class MailForm(StrictForm):
         validators=[InputRequired()],
     )
 
+    def show(self, values: dict[str, Any]) -> None:
+        """Fill the mail settings, the domains one per line."""
+        super().show(values)
+        self.internal_domains.data = "\n".join(values["internal_domains"])
+
     def values(self) -> dict[str, Any]:
         """Return the mail settings."""
         domains = (self.internal_domains.data or "").replace(",", "\n").split()
@@ -222,38 +270,7 @@ class MailForm(StrictForm):
         }
 
 
-def fill(form: StrictForm, values: dict[str, Any]) -> None:
-    """Show the current setting values in a section's form (for a GET)."""
-    fields: dict[str, Any] = {}
-    if isinstance(form, MatrixForm):
-        for impact in IMPACTS:
-            for urgency in URGENCIES:
-                fields[matrix_cell(impact, urgency)] = values["priority_matrix"][impact][urgency]
-    elif isinstance(form, TargetsForm):
-        for p in PRIORITIES:
-            for target in ("response", "resolution"):
-                minutes = values["sla_targets"][p][target]
-                fields[sla_field(p, target)] = Decimal(
-                    f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
-                )
-    elif isinstance(form, CalendarForm):
-        calendar = dict(values["business_calendar"])
-        calendar["overrides"] = format_overrides(calendar["overrides"])
-        calendar["start"] = time.fromisoformat(calendar["start"])
-        calendar["end"] = time.fromisoformat(calendar["end"])
-        fields.update(calendar)
-    elif isinstance(form, MailForm):
-        fields["mail_address"] = values["mail_address"]
-        fields["internal_domains"] = "\n".join(values["internal_domains"])
-        fields["unknown_senders"] = values["unknown_senders"]
-    else:
-        fields = {name: values[name] for name in form.data if name in values}
-    for name, value in fields.items():
-        field: Field = form[name]
-        field.data = value
-
-
-SECTIONS: dict[str, type[StrictForm]] = {
+SECTIONS: dict[str, type[SettingsForm]] = {
     "priority": MatrixForm,
     "targets": TargetsForm,
     "calendar": CalendarForm,

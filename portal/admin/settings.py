@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from articles.models import utcnow
 from portal.admin.models import Setting, SettingChange
@@ -296,9 +296,14 @@ def change(
 
 
 def history(session: Session, limit: int = 50) -> list[SettingChange]:
-    """Return the latest setting changes, newest first."""
+    """Return the latest setting changes, newest first, with who made them."""
     return list(
-        session.scalars(select(SettingChange).order_by(SettingChange.id.desc()).limit(limit)).all()
+        session.scalars(
+            select(SettingChange)
+            .options(selectinload(SettingChange.actor))
+            .order_by(SettingChange.id.desc())
+            .limit(limit)
+        ).all()
     )
 
 

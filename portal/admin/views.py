@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from articles.models import Article, ArticleState, utcnow
 from portal.admin import settings
-from portal.admin.forms import SECTIONS, fill, matrix_cell, sla_field
+from portal.admin.forms import (
+    SECTIONS,
+    WEEKDAY_NAMES,
+    SettingsForm,
+    business_hours,
+    matrix_cell,
+    sla_field,
+)
 from portal.admin.models import SynonymGroup
 from portal.admin.settings import PRIORITIES, InvalidSetting, config_defaults
 from portal.admin.synonyms import (
@@ -24,7 +31,6 @@ from portal.admin.synonyms import (
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
-from portal.forms import StrictForm
 from portal.intake.models import Deflection
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
 from portal.tickets.models import Ticket
@@ -137,28 +143,25 @@ def delete_synonyms(group_id: int) -> ResponseReturnValue:
 
 
 def _settings_page(
-    forms: dict[str, StrictForm] | None = None, errors: dict[str, str] | None = None
+    forms: dict[str, SettingsForm] | None = None, errors: dict[str, str] | None = None
 ) -> str:
     db = get_session()
     values = settings.current(db, config_defaults(current_app.config))
-    shown: dict[str, StrictForm] = {}
+    shown: dict[str, SettingsForm] = {}
     for section, form_class in SECTIONS.items():
         if forms and section in forms:
             shown[section] = forms[section]
         else:
-            form = form_class(formdata=None)
-            fill(form, values)
-            shown[section] = form
-    changes = settings.history(db)
-    people = {u.id: u for u in db.scalars(select(User))}
+            shown[section] = form_class(formdata=None)
+            shown[section].show(values)
     return render_template(
         "admin/settings.html",
         forms=shown,
         errors=errors or {},
-        values=values,
-        changes=changes,
-        people=people,
+        changes=settings.history(db),
         differences=settings.differences,
+        business_hours=business_hours,
+        weekday_names=WEEKDAY_NAMES,
         impacts=IMPACTS,
         urgencies=URGENCIES,
         priorities=PRIORITIES,
@@ -182,11 +185,12 @@ def save_settings(section: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _settings_page({section: form}, {section: _("Check the fields marked below.")}), 422
     db = get_session()
+    defaults = config_defaults(current_app.config)
     try:
         changed = [
             key
             for key, value in form.values().items()
-            if settings.change(db, key, value, current_user.id, config_defaults(current_app.config))
+            if settings.change(db, key, value, current_user.id, defaults)
         ]
     except InvalidSetting as exc:
         db.rollback()

@@ -110,7 +110,7 @@ def open_ticket(
         priority=ticket.priority,
     )
     ticket.created_at = ticket.updated_at
-    if recorded_by is not None and _is_staff(recorded_by) and intake.channel is Channel.PHONE:
+    if _is_staff(recorded_by) and intake.channel is Channel.PHONE:
         ticket.first_response_at = ticket.created_at  # the call was the first response
     return ticket
 
@@ -204,7 +204,7 @@ def set_priority(
     ticket: Ticket, priority: str, actor: User | None, reason: str, from_matrix: bool = False
 ) -> TicketEvent:
     """Set the priority: from the matrix, or overridden by a technician with a reason."""
-    if priority not in ("P1", "P2", "P3", "P4"):
+    if priority not in settings.PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}")
     old = ticket.priority
     ticket.priority = priority

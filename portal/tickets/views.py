@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -196,16 +197,17 @@ def change_status(ticket_id: int) -> ResponseReturnValue:
     target = Status(form.status.data)
     if target in (Status.RESOLVED, Status.CLOSED):
         abort(422, description=_("Use the resolution form to resolve a ticket."))
-    _move(ticket, target, form.body.data or "")
+    _apply(service.move, ticket, target, _me(), form.body.data or "")
+    get_session().commit()
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
-def _move(ticket: Ticket, target: Status, body: str = "") -> None:
+def _apply(use_case: Callable[..., object], ticket: Ticket, *args: Any) -> None:
+    """Run a workflow use case on ``ticket``; a transition the workflow forbids is a 422."""
     try:
-        service.move(ticket, target, _me(), body)
+        use_case(ticket, *args)
     except InvalidTransition as exc:
         abort(422, description=str(exc))
-    get_session().commit()
 
 
 @bp.post("/tickets/<int:ticket_id>/resolve")
@@ -221,12 +223,14 @@ def resolve(ticket_id: int) -> ResponseReturnValue:
         solved_by = get_session().get(Article, form.solved_by.data)
         if solved_by is None or solved_by.state is not ArticleState.PUBLISHED:
             abort(422, description=_("There is no published article with that number."))
-    try:
-        service.record_resolution(
-            ticket, _me(), form.diagnosis.data or "", form.cause.data or "", form.solution.data
-        )
-    except InvalidTransition as exc:
-        abort(422, description=str(exc))
+    _apply(
+        service.record_resolution,
+        ticket,
+        _me(),
+        form.diagnosis.data or "",
+        form.cause.data or "",
+        form.solution.data,
+    )
     if solved_by is not None and service.link_article(
         ticket, solved_by, ArticleLink.SOLVED_BY, _me()
     ):
@@ -243,10 +247,7 @@ def confirm(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     if ticket.requester_id != current_user.id:
         abort(403)
-    try:
-        service.confirm_fix(ticket, _me())
-    except InvalidTransition as exc:
-        abort(422, description=str(exc))
+    _apply(service.confirm_fix, ticket, _me())
     get_session().commit()
     flash(_("Thank you — the ticket is closed."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -259,10 +260,7 @@ def reopen(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     if ticket.requester_id != current_user.id:
         abort(403)
-    try:
-        service.reopen(ticket, _me(), request.form.get("body", "")[:2000])
-    except InvalidTransition as exc:
-        abort(422, description=str(exc))
+    _apply(service.reopen, ticket, _me(), request.form.get("body", "")[:2000])
     get_session().commit()
     flash(_("The ticket is open again."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
