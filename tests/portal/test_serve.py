@@ -45,17 +45,29 @@ def serve(database_url, tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert process.poll() is None, "solveloop serve exited"
+            # Listening is not enough: the master binds before its workers
+            # have loaded the app. Wait for an answer, so that stopping it
+            # later does not catch a worker mid-boot.
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return port
-            except OSError:
+                connection.request("GET", "/login")
+                connection.getresponse().read()
+                return port
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.2)
-        raise AssertionError("solveloop serve did not listen within 60 s")
+            finally:
+                connection.close()
+        raise AssertionError("solveloop serve did not answer within 60 s")
 
     yield start
     for process in processes:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # gunicorn waits up to its graceful timeout for busy workers.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 def get_twice(port):
