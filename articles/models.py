@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Enum,
@@ -106,6 +107,8 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     name_zh: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A retired category takes no new requests or articles; what it holds stays in it.
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     articles: Mapped[list[Article]] = relationship(back_populates="category")
 

@@ -256,6 +256,7 @@ def make_ticket(db: Session) -> Callable[..., Ticket]:
             urgency=extra.pop("urgency", "medium"),
             contact=extra.pop("contact", "ext. 1234"),
             category_id=extra.pop("category_id", None),
+            core_system_down=extra.pop("core_system_down", False),
         )
         ticket = open_ticket(db, intake, db.merge(requester))
         db.commit()

@@ -278,3 +278,25 @@ SECTIONS: dict[str, type[SettingsForm]] = {
     "publishing": PublishingForm,
     "mail": MailForm,
 }
+
+
+class CategoryForm(StrictForm):
+    """A request category in both languages, and the group its requests go to."""
+
+    name_en = StringField(_l("Name in English"), validators=[InputRequired(), Length(max=120)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[InputRequired(), Length(max=120)])
+    group = SelectField(_l("Support group"), coerce=str)
+
+
+class GroupForm(StrictForm):
+    """A support group: names, line, assignment rule and members."""
+
+    name_en = StringField(_l("Name in English"), validators=[InputRequired(), Length(max=120)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[InputRequired(), Length(max=120)])
+    line = IntegerField(
+        _l("Support line"), validators=[InputRequired(), NumberRange(min=1, max=5)], default=1
+    )
+    auto_assign = BooleanField(_l("Assign new tickets to the member with the fewest open ones"))
+    members = CheckboxesField(_l("Members"), coerce=int)
+    # No box ticked sends no field at all: a group may have no members yet.
+    may_omit = frozenset({"members"})

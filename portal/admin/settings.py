@@ -300,6 +300,7 @@ def history(session: Session, limit: int = 50) -> list[SettingChange]:
     return list(
         session.scalars(
             select(SettingChange)
+            .where(SettingChange.key.in_(SPECS))
             .options(selectinload(SettingChange.actor))
             .order_by(SettingChange.id.desc())
             .limit(limit)

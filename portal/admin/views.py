@@ -9,12 +9,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
-from articles.models import Article, ArticleState, utcnow
-from portal.admin import settings
+from articles.models import Article, ArticleState, Category, utcnow
+from portal.admin import catalogue, settings
+from portal.admin.catalogue import InvalidCatalogueEntry, Names
 from portal.admin.forms import (
     SECTIONS,
     WEEKDAY_NAMES,
+    CategoryForm,
+    GroupForm,
     SettingsForm,
     business_hours,
     matrix_cell,
@@ -31,9 +35,10 @@ from portal.admin.synonyms import (
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
+from portal.i18n import locale_code
 from portal.intake.models import Deflection
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
-from portal.tickets.models import Ticket
+from portal.tickets.models import SupportGroup, Ticket
 from portal.tickets.workflow import IMPACTS, URGENCIES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -201,3 +206,273 @@ def save_settings(section: str) -> ResponseReturnValue:
     else:
         flash(_("Nothing changed."), "info")
     return redirect(url_for("admin.settings_page", _anchor=section))
+
+
+def _group_choices(form: CategoryForm, locale: str) -> None:
+    groups = [g for g in catalogue.ordered_groups(get_session()) if not g.retired]
+    form.group.choices = [SelectChoice("", _("No group"))] + [
+        SelectChoice(str(g.id), g.name(locale)) for g in groups
+    ]
+
+
+def _group_id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else None
+
+
+def _categories_page(
+    add_form: CategoryForm | None = None, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    db = get_session()
+    locale = locale_code()
+    routes = catalogue.routes(db)
+    categories = catalogue.ordered_categories(db)
+    rows = []
+    for category in categories:
+        form = CategoryForm(formdata=None, prefix=f"c{category.id}")
+        _group_choices(form, locale)
+        form.name_en.data, form.name_zh.data = category.name_en, category.name_zh
+        form.group.data = str(routes.get(category.id, ""))
+        rows.append((category, form))
+    if add_form is None:
+        add_form = CategoryForm(formdata=None)
+        _group_choices(add_form, locale)
+    return render_template(
+        "admin/categories.html",
+        rows=rows,
+        add_form=add_form,
+        error=error,
+        changes=catalogue.catalogue_history(db, "category"),
+        differences=settings.differences,
+        groups={g.id: g for g in db.scalars(select(SupportGroup))},
+        categories={c.id: c for c in categories},
+    ), status
+
+
+@bp.get("/categories")
+@role_required(Role.ADMIN)
+def categories() -> ResponseReturnValue:
+    """Request categories in order, each with the group its requests go to."""
+    return _categories_page()
+
+
+@bp.post("/categories")
+@role_required(Role.ADMIN)
+def add_category() -> ResponseReturnValue:
+    """Add a category at the end of the list."""
+    form = CategoryForm()
+    _group_choices(form, locale_code())
+    if not form.validate_on_submit():
+        return _categories_page(form, _("Check the fields marked below."), 422)
+    db = get_session()
+    try:
+        category = catalogue.add_category(
+            db,
+            Names(form.name_en.data, form.name_zh.data),
+            _group_id(form.group.data),
+            current_user.id,
+        )
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _categories_page(form, str(exc.message), 422)
+    db.commit()
+    flash(_("Category added: %(name)s", name=category.name(locale_code())), "info")
+    return redirect(url_for("admin.categories"))
+
+
+def _category(category_id: int) -> Category:
+    category = get_session().get(Category, category_id)
+    if category is None:
+        abort(404)
+    return category
+
+
+@bp.post("/categories/<int:category_id>")
+@role_required(Role.ADMIN)
+def update_category(category_id: int) -> ResponseReturnValue:
+    """Rename a category or route it to another group."""
+    category = _category(category_id)
+    form = CategoryForm(prefix=f"c{category.id}")
+    _group_choices(form, locale_code())
+    if not form.validate_on_submit():
+        return _categories_page(
+            error=_("Give the name in both English and Chinese (at most 120 characters)."),
+            status=422,
+        )
+    db = get_session()
+    try:
+        changed = catalogue.update_category(
+            db,
+            category,
+            Names(form.name_en.data, form.name_zh.data),
+            _group_id(form.group.data),
+            current_user.id,
+        )
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _categories_page(error=str(exc.message), status=422)
+    db.commit()
+    flash(_("Category saved.") if changed else _("Nothing changed."), "info")
+    return redirect(url_for("admin.categories"))
+
+
+@bp.post("/categories/<int:category_id>/move")
+@role_required(Role.ADMIN)
+def move_category(category_id: int) -> ResponseReturnValue:
+    """Move a category one place up or down in every list of categories."""
+    category = _category(category_id)
+    direction = request.form.get("direction")
+    if direction not in ("up", "down"):
+        abort(400, description=_("Move a category up or down."))
+    db = get_session()
+    catalogue.move_category(db, category, -1 if direction == "up" else 1, current_user.id)
+    db.commit()
+    return redirect(url_for("admin.categories"))
+
+
+@bp.post("/categories/<int:category_id>/retire")
+@role_required(Role.ADMIN)
+def retire_category(category_id: int) -> ResponseReturnValue:
+    """Retire a category, or bring a retired one back."""
+    category = _category(category_id)
+    retired = request.form.get("retired")
+    if retired not in ("0", "1"):
+        abort(400, description=_("Say whether to retire the category or bring it back."))
+    db = get_session()
+    catalogue.retire_category(db, category, retired == "1", current_user.id)
+    db.commit()
+    if retired == "1":
+        flash(_("Retired: new requests and articles can no longer choose it."), "info")
+    else:
+        flash(_("The category is in use again."), "info")
+    return redirect(url_for("admin.categories"))
+
+
+def _staff() -> list[User]:
+    return list(
+        get_session().scalars(
+            select(User)
+            .where(User.role.in_((Role.TECHNICIAN, Role.ADMIN)), User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def _member_choices(form: GroupForm, staff: list[User], group: SupportGroup | None) -> None:
+    people = list(staff)
+    if group is not None:  # a member who lost the role or was deactivated still shows
+        people += [m for m in group.members if m not in people]
+    form.members.choices = [SelectChoice(u.id, f"{u.display_name} ({u.username})") for u in people]
+
+
+def _groups_page(
+    add_form: GroupForm | None = None, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    db = get_session()
+    staff = _staff()
+    groups = catalogue.ordered_groups(db)
+    rows = []
+    for group in groups:
+        form = GroupForm(formdata=None, prefix=f"g{group.id}", obj=group)
+        _member_choices(form, staff, group)
+        form.members.data = [m.id for m in group.members]
+        rows.append((group, form))
+    if add_form is None:
+        add_form = GroupForm(formdata=None)
+        _member_choices(add_form, staff, None)
+    routed: dict[int, list[Category]] = {}
+    every_category = {c.id: c for c in catalogue.ordered_categories(db)}
+    for category_id, group_id in catalogue.routes(db).items():
+        routed.setdefault(group_id, []).append(every_category[category_id])
+    changes = catalogue.catalogue_history(db, "group:")
+    # Members named in the record, current or not.
+    named = {m for c in changes for v in (c.old_value, c.new_value) if v for m in v["members"]}
+    return render_template(
+        "admin/groups.html",
+        rows=rows,
+        add_form=add_form,
+        error=error,
+        routed=routed,
+        changes=changes,
+        differences=settings.differences,
+        people={u.id: u for u in db.scalars(select(User).where(User.id.in_(named)))},
+    ), status
+
+
+@bp.get("/groups")
+@role_required(Role.ADMIN)
+def groups() -> ResponseReturnValue:
+    """Support groups by line, with their members and the categories routed to them."""
+    return _groups_page()
+
+
+def _group_values(form: GroupForm) -> tuple[Names, int, bool, list[int]]:
+    return (
+        Names(form.name_en.data, form.name_zh.data),
+        form.line.data,
+        bool(form.auto_assign.data),
+        list(form.members.data or []),
+    )
+
+
+@bp.post("/groups")
+@role_required(Role.ADMIN)
+def add_group() -> ResponseReturnValue:
+    """Add a support group."""
+    form = GroupForm()
+    _member_choices(form, _staff(), None)
+    if not form.validate_on_submit():
+        return _groups_page(form, _("Check the fields marked below."), 422)
+    db = get_session()
+    try:
+        group = catalogue.add_group(db, *_group_values(form), current_user.id)
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _groups_page(form, str(exc.message), 422)
+    db.commit()
+    flash(_("Group added: %(name)s", name=group.name(locale_code())), "info")
+    return redirect(url_for("admin.groups"))
+
+
+def _group(group_id: int) -> SupportGroup:
+    group = get_session().get(SupportGroup, group_id)
+    if group is None:
+        abort(404)
+    return group
+
+
+@bp.post("/groups/<int:group_id>")
+@role_required(Role.ADMIN)
+def update_group(group_id: int) -> ResponseReturnValue:
+    """Rename a group, change its line, assignment rule or members."""
+    group = _group(group_id)
+    form = GroupForm(prefix=f"g{group.id}")
+    _member_choices(form, _staff(), group)
+    if not form.validate_on_submit():
+        return _groups_page(
+            error=_("Give both names, a support line from 1 to 5 and members from the list."),
+            status=422,
+        )
+    db = get_session()
+    try:
+        changed = catalogue.update_group(db, group, *_group_values(form), current_user.id)
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _groups_page(error=str(exc.message), status=422)
+    db.commit()
+    flash(_("Group saved.") if changed else _("Nothing changed."), "info")
+    return redirect(url_for("admin.groups"))
+
+
+@bp.post("/groups/<int:group_id>/retire")
+@role_required(Role.ADMIN)
+def retire_group(group_id: int) -> ResponseReturnValue:
+    """Retire a group (its categories route nowhere until changed), or bring it back."""
+    group = _group(group_id)
+    retired = request.form.get("retired")
+    if retired not in ("0", "1"):
+        abort(400, description=_("Say whether to retire the group or bring it back."))
+    db = get_session()
+    catalogue.retire_group(db, group, retired == "1", current_user.id)
+    db.commit()
+    flash(_("Group retired.") if retired == "1" else _("The group is in use again."), "info")
+    return redirect(url_for("admin.groups"))

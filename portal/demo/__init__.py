@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.service import ArticleFields, change_state, create_article, parse_tags
-from portal.admin.models import SynonymGroup
+from portal.admin import catalogue, settings
+from portal.admin.models import Setting, SynonymGroup
 from portal.admin.synonyms import new_group
 from portal.auth.models import Role, User
 from portal.tickets import service as tickets
-from portal.tickets.models import Channel, Status, Ticket
+from portal.tickets.models import Channel, Status, SupportGroup, Ticket
 
 HERE = Path(__file__).parent
 
@@ -31,6 +32,22 @@ DEFAULT_CATEGORIES = (
     ("security", "Security incidents", "安全事件"),
     ("assets", "IT assets", "IT 资产"),
 )
+
+# Support groups: (English, Chinese, line, auto-assign, members, categories routed to it).
+DEMO_GROUPS = (
+    (
+        "Service desk",
+        "服务台",
+        1,
+        False,
+        ("tom", "lina"),
+        ("desktop", "software", "network", "assets"),
+    ),
+    ("Business applications", "业务系统组", 2, True, ("lina",), ("business-systems", "backup")),
+    ("Security response", "安全响应组", 2, False, ("tom",), ("security",)),
+)
+DEMO_MAIL_ADDRESS = "servicedesk@corp.example.com"
+DEMO_INTERNAL_DOMAINS = ["corp.example.com"]
 
 DEMO_USERS = (
     ("alice", "Alice Chen", Role.USER, "alice.chen@corp.example.com", "ext. 2231"),
@@ -119,6 +136,29 @@ def _articles(session: Session, categories: dict[str, Category], admin: User) ->
             change_state(session, article, ArticleState.PUBLISHED, admin.id)
 
 
+def _groups(session: Session, categories: dict[str, Category], users: dict[str, User]) -> None:
+    for name_en, name_zh, line, auto_assign, members, routed in DEMO_GROUPS:
+        group = catalogue.add_group(
+            session,
+            catalogue.Names(name_en, name_zh),
+            line,
+            auto_assign,
+            [users[m].id for m in members],
+            None,
+        )
+        for slug in routed:
+            category = categories[slug]
+            names = catalogue.Names(category.name_en, category.name_zh)
+            catalogue.update_category(session, category, names, group.id, None)
+
+
+def _mail(session: Session, admin: User) -> None:
+    if session.get(Setting, "mail_address") is None:
+        settings.change(session, "mail_address", DEMO_MAIL_ADDRESS, admin.id)
+    if session.get(Setting, "internal_domains") is None:
+        settings.change(session, "internal_domains", DEMO_INTERNAL_DOMAINS, admin.id)
+
+
 def _tickets(session: Session, categories: dict[str, Category], users: dict[str, User]) -> None:
     path = HERE / "tickets.json"
     for entry in json.loads(path.read_text(encoding="utf-8")):
@@ -136,6 +176,7 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
                 contact=entry.get("contact", ""),
                 category_id=category.id if category else None,
                 channel=channel,
+                core_system_down=entry.get("core_system_down", False),
             ),
             requester,
             recorded_by=users[entry["assignee"]]
@@ -189,6 +230,9 @@ def load_demo(app: Flask) -> list[str]:
         users, lines = _users(session, accounts_file)
         if session.scalar(select(Article.id).limit(1)) is None:
             _articles(session, categories, users["admin"])
+        if session.scalar(select(SupportGroup.id).limit(1)) is None:
+            _groups(session, categories, users)
+        _mail(session, users["admin"])
         if session.scalar(select(Ticket.id).limit(1)) is None:
             _tickets(session, categories, users)
         if session.scalar(select(SynonymGroup.id).limit(1)) is None:

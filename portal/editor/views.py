@@ -53,8 +53,10 @@ def _form(article: Article | None = None) -> ArticleForm:
         del form.note  # a new article has no revision to describe
     categories = get_session().scalars(select(Category).order_by(Category.position)).all()
     locale = locale_code()
+    current = article.category_id if article is not None else None
+    # A retired category takes no new articles; one already in it may stay.
     form.category.choices = [SelectChoice("", "—")] + [
-        SelectChoice(c.slug, c.name(locale)) for c in categories
+        SelectChoice(c.slug, c.name(locale)) for c in categories if not c.retired or c.id == current
     ]
     if article is not None and request.method == "GET":
         form.category.data = article.category.slug if article.category else ""

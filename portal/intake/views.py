@@ -39,7 +39,9 @@ def _user_key() -> str:
 def request_form() -> RequestForm:
     """Return the request form with the category choices in the UI language."""
     form = RequestForm()
-    categories = get_session().scalars(select(Category).order_by(Category.position)).all()
+    categories = get_session().scalars(
+        select(Category).where(Category.retired.is_(False)).order_by(Category.position)
+    )
     locale = locale_code()
     form.category.choices = [SelectChoice("", _("Not sure"))] + [
         SelectChoice(c.slug, c.name(locale)) for c in categories
@@ -66,7 +68,9 @@ def new_request() -> ResponseReturnValue:
         form.subject.data = request.args["q"][:200]
     if form.validate_on_submit():
         db = get_session()
-        category = db.scalar(select(Category).where(Category.slug == form.category.data))
+        category = db.scalar(
+            select(Category).where(Category.slug == form.category.data, Category.retired.is_(False))
+        )
         requester = db.get(User, current_user.id)
         assert requester is not None
         ticket = open_ticket(
@@ -78,6 +82,7 @@ def new_request() -> ResponseReturnValue:
                 started_at=_local_time(form.started_at.data),
                 impact=form.impact.data,
                 urgency=form.urgency.data,
+                core_system_down=form.core_system_down.data,
                 contact=form.contact.data,
                 category_id=category.id if category else None,
             ),

@@ -78,7 +78,11 @@ def home() -> ResponseReturnValue:
             .group_by(Article.category_id)
         ).all()
     )
-    categories = db.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    categories = [
+        c
+        for c in db.scalars(select(Category).order_by(Category.position, Category.id))
+        if not c.retired or counts.get(c.id)  # a retired one still shows what it holds
+    ]
     recent = db.scalars(_published(staff).order_by(Article.updated_at.desc()).limit(8)).all()
     return render_template("kb/home.html", categories=categories, counts=counts, recent=recent)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -28,8 +29,10 @@ URGENCY_CHOICES = [
     SelectChoice("low", _l("Low — it can wait")),
     SelectChoice("medium", _l("Medium — it slows my work")),
     SelectChoice("high", _l("High — I cannot work")),
-    SelectChoice("critical", _l("Critical — a core business system is down")),
+    SelectChoice("critical", _l("Critical — work has stopped and cannot wait")),
 ]
+PRIORITY_CHOICES = [SelectChoice(p) for p in ("P1", "P2", "P3", "P4")]
+CORE_SYSTEM_LABEL = _l("A core business system is down (mail, ERP, the network…)")
 
 
 class RequestForm(StrictForm):
@@ -47,6 +50,7 @@ class RequestForm(StrictForm):
     )
     impact = SelectField(_l("Who is affected?"), choices=IMPACT_CHOICES, default="me")
     urgency = SelectField(_l("How urgent is it?"), choices=URGENCY_CHOICES, default="medium")
+    core_system_down = BooleanField(CORE_SYSTEM_LABEL)
     contact = StringField(_l("How can we reach you?"), validators=[DataRequired(), Length(max=200)])
     category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
     # Optional and new: a client that never rendered it may leave it out.
@@ -79,3 +83,39 @@ class StatusForm(StrictForm):
 
     status = SelectField(_l("Status"), coerce=str)
     body = TextAreaField(_l("Message to the user (optional)"), validators=[Length(max=MAX_TEXT)])
+
+
+class FieldsForm(StrictForm):
+    """A technician's correction of what intake captured."""
+
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    symptom = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+    started = StringField(_l("Since when?"), validators=[Optional(), Length(max=200)])
+    category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
+    impact = SelectField(_l("Who is affected?"), choices=IMPACT_CHOICES)
+    urgency = SelectField(_l("How urgent is it?"), choices=URGENCY_CHOICES)
+    core_system_down = BooleanField(CORE_SYSTEM_LABEL)
+    contact = StringField(_l("Contact"), validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class PriorityForm(StrictForm):
+    """Override the priority the matrix gave, with a reason."""
+
+    priority = SelectField(_l("Priority"), choices=PRIORITY_CHOICES)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class AssignForm(StrictForm):
+    """Give the ticket to a group and/or a person."""
+
+    group = SelectField(_l("Support group"), coerce=str, validators=[Optional()])
+    assignee = SelectField(_l("Person"), coerce=str, validators=[Optional()])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class EscalateForm(StrictForm):
+    """Hand the ticket to a group of a higher support line, with a reason."""
+
+    group = SelectField(_l("To the group"), coerce=str, validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

@@ -71,6 +71,48 @@ class ArticleLink(enum.StrEnum):
     SOLVED_BY = "solved_by"  # the article solved this ticket
 
 
+group_members = Table(
+    "group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("support_groups.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True, index=True),
+)
+
+
+class SupportGroup(Base):
+    """A team that handles requests: first line, specialists, …, named in both languages."""
+
+    __tablename__ = "support_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    # Support line: 1 is the first line; escalating goes to a higher one.
+    line: Mapped[int] = mapped_column(Integer, default=1)
+    # New tickets go to the member with the fewest open tickets.
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    members: Mapped[list[User]] = relationship(secondary=group_members, order_by=User.username)
+
+    def name(self, locale: str) -> str:
+        """Return the group's name for a locale code ('zh…' gets Chinese)."""
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class CategoryRoute(Base):
+    """The support group a category's new requests go to."""
+
+    __tablename__ = "category_routes"
+
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("support_groups.id"), index=True)
+
+    category: Mapped[Category] = relationship()
+    group: Mapped[SupportGroup] = relationship()
+
+
 ticket_solutions = Table(
     "ticket_solutions",
     Base.metadata,
@@ -92,13 +134,16 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     impact: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(20))
+    # An outage of a core business system is P1 whatever the scope.
+    core_system_down: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[str] = mapped_column(String(4))
     contact: Mapped[str] = mapped_column(String(200), default="")
     channel: Mapped[Channel] = mapped_column(text_enum(Channel), default=Channel.WEB)
     status: Mapped[Status] = mapped_column(text_enum(Status), default=Status.NEW, index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("support_groups.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     diagnosis: Mapped[str] = mapped_column(Text, default="")
     cause: Mapped[str] = mapped_column(Text, default="")
@@ -114,6 +159,7 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category | None] = relationship()
+    group: Mapped[SupportGroup | None] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])

@@ -1,4 +1,4 @@
-"""Ticket use cases: open, reply, note, assign, change fields, move, resolve, confirm, reopen.
+"""Ticket use cases: open, reply, note, assign, route, change fields, move, resolve, confirm.
 
 Each one changes the ticket and appends the typed events that record it; nothing here
 renders text for people (the timeline does, in the reader's language).
@@ -21,14 +21,27 @@ from portal.tickets.models import (
     Channel,
     EventKind,
     Status,
+    SupportGroup,
     Ticket,
     TicketEvent,
 )
+from portal.tickets.routing import group_for, least_loaded
 from portal.tickets.workflow import next_status, priority_for
 
 # Fields a technician may correct, and those recorded only for staff (the requester's
 # timeline shows the others).
-EDITABLE_FIELDS = ("subject", "symptom", "category", "impact", "urgency", "contact")
+EDITABLE_FIELDS = (
+    "subject",
+    "symptom",
+    "started",
+    "category",
+    "impact",
+    "urgency",
+    "core_system_down",
+    "contact",
+)
+# Fields whose change recomputes the priority from the matrix.
+PRIORITY_FIELDS = frozenset({"impact", "urgency", "core_system_down"})
 STAFF_ONLY_FIELDS = frozenset({"diagnosis", "cause"})
 
 
@@ -45,6 +58,7 @@ class Intake:
     category_id: int | None
     channel: Channel = Channel.WEB
     started_at: datetime | None = None
+    core_system_down: bool = False
 
 
 def _record(
@@ -83,7 +97,7 @@ def _is_staff(user: User | None) -> bool:
 def open_ticket(
     session: Session, intake: Intake, requester: User, recorded_by: User | None = None
 ) -> Ticket:
-    """Create a ticket from an intake, with its priority and a 'created' event."""
+    """Create a ticket from an intake, with its priority and a 'created' event, and route it."""
     ticket = Ticket(
         subject=intake.subject.strip(),
         symptom=intake.symptom,
@@ -91,8 +105,12 @@ def open_ticket(
         started_at=intake.started_at,
         impact=intake.impact,
         urgency=intake.urgency,
+        core_system_down=intake.core_system_down,
         priority=priority_for(
-            intake.impact, intake.urgency, settings.get(session, "priority_matrix")
+            intake.impact,
+            intake.urgency,
+            settings.get(session, "priority_matrix"),
+            intake.core_system_down,
         ),
         contact=intake.contact.strip(),
         category_id=intake.category_id,
@@ -112,7 +130,67 @@ def open_ticket(
     ticket.created_at = ticket.updated_at
     if _is_staff(recorded_by) and intake.channel is Channel.PHONE:
         ticket.first_response_at = ticket.created_at  # the call was the first response
+    route(session, ticket)
     return ticket
+
+
+def route(session: Session, ticket: Ticket) -> None:
+    """Send the ticket to its category's group and, if the group says so, to its member
+    with the fewest open tickets (the desk does it: the events name no person)."""
+    group = group_for(session, ticket.category_id)
+    if group is None or group is ticket.group:
+        return
+    set_group(ticket, group, None)
+    if ticket.assignee is None and group.auto_assign:
+        member = least_loaded(session, group)
+        if member is not None:
+            assign(ticket, member, None)
+
+
+def set_group(
+    ticket: Ticket, group: SupportGroup | None, actor: User | None, reason: str = ""
+) -> TicketEvent | None:
+    """Give the ticket to ``group`` (None: no group); a move to a higher line is an escalation.
+
+    The assignee stays only if they belong to the new group.
+    """
+    old = ticket.group
+    if (old.id if old else None) == (group.id if group else None):
+        return None
+    ticket.group = group
+    escalated = old is not None and group is not None and group.line > old.line
+    event = _record(
+        ticket,
+        EventKind.FIELD_CHANGED,
+        actor,
+        field="group",
+        old=old.id if old else None,
+        new=group.id if group else None,
+        body=reason,
+        escalated=escalated,
+    )
+    if group is not None and ticket.assignee is not None and ticket.assignee not in group.members:
+        assign(ticket, None, actor)
+    return event
+
+
+def reassign(
+    session: Session,
+    ticket: Ticket,
+    group: SupportGroup | None,
+    assignee: User | None,
+    actor: User,
+    reason: str = "",
+) -> None:
+    """Give the ticket to exactly ``group`` and ``assignee`` (None: none); with no one named,
+    a group that assigns automatically picks its member with the fewest open tickets."""
+    set_group(ticket, group, actor, reason)
+    if assignee is None and group is not None and group.auto_assign:
+        member = least_loaded(session, group)
+        if member is not None:
+            assign(ticket, member, None)
+            return
+    assign(ticket, assignee, actor, reason)
 
 
 def move(
@@ -154,7 +232,8 @@ def add_note(ticket: Ticket, author: User, body: str) -> None:
 
 def assign(ticket: Ticket, assignee: User | None, actor: User | None, reason: str = "") -> None:
     """Give the ticket to ``assignee`` (or nobody); a new ticket becomes 'assigned'."""
-    old = ticket.assignee_id
+    # The relationship, not the column: the column lags until the next flush.
+    old = ticket.assignee.id if ticket.assignee is not None else None
     new = assignee.id if assignee is not None else None
     if old == new:
         return
@@ -174,8 +253,8 @@ def change_fields(
 ) -> list[TicketEvent]:
     """Correct intake fields (``EDITABLE_FIELDS``; category by id) and record each change.
 
-    A changed impact or urgency recomputes the priority from the matrix, recorded with
-    the reason "matrix".
+    A changed impact, urgency or core-system flag recomputes the priority from the matrix,
+    recorded with the reason "matrix"; a new category routes an unassigned ticket again.
     """
     events = []
     for name, value in changes.items():
@@ -191,12 +270,15 @@ def change_fields(
                 ticket, EventKind.FIELD_CHANGED, actor, field=name, old=old, new=value, body=reason
             )
         )
-    if {"impact", "urgency"} & changes.keys():
-        session = object_session(ticket)
+    session = object_session(ticket)
+    changed = {e.field for e in events}
+    if PRIORITY_FIELDS & changed:
         matrix = settings.get(session, "priority_matrix") if session is not None else None
-        priority = priority_for(ticket.impact, ticket.urgency, matrix)
+        priority = priority_for(ticket.impact, ticket.urgency, matrix, ticket.core_system_down)
         if priority != ticket.priority:
             events.append(set_priority(ticket, priority, actor, "", from_matrix=True))
+    if "category" in changed and ticket.assignee is None and session is not None:
+        route(session, ticket)
     return events
 
 

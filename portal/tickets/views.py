@@ -19,16 +19,33 @@ from articles.service import learn_phrasing
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
+from portal.i18n import locale_code
 from portal.kb.views import page_number
 from portal.tickets import service
-from portal.tickets.forms import ReplyForm, ResolveForm, StatusForm
-from portal.tickets.models import ArticleLink, EventKind, Status, Ticket, TicketEvent
-from portal.tickets.workflow import allowed_targets
+from portal.tickets.forms import (
+    AssignForm,
+    EscalateForm,
+    FieldsForm,
+    PriorityForm,
+    ReplyForm,
+    ResolveForm,
+    StatusForm,
+)
+from portal.tickets.models import (
+    ArticleLink,
+    EventKind,
+    Status,
+    SupportGroup,
+    Ticket,
+    TicketEvent,
+    group_members,
+)
+from portal.tickets.routing import escalation_targets
+from portal.tickets.workflow import OPEN_STATUSES, allowed_targets
 
 bp = Blueprint("tickets", __name__)
 
-QUEUE_VIEWS = ("open", "mine", "unassigned", "resolved", "all")
-OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
+QUEUE_VIEWS = ("open", "mine", "my_groups", "unassigned", "resolved", "all")
 PER_PAGE = 25
 
 
@@ -78,6 +95,9 @@ def queue() -> ResponseReturnValue:
         stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
     elif view == "mine":
         stmt = stmt.where(Ticket.assignee_id == current_user.id, Ticket.status.in_(OPEN_STATUSES))
+    elif view == "my_groups":
+        mine = select(group_members.c.group_id).where(group_members.c.user_id == current_user.id)
+        stmt = stmt.where(Ticket.group_id.in_(mine), Ticket.status.in_(OPEN_STATUSES))
     elif view == "unassigned":
         stmt = stmt.where(Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATUSES))
     elif view == "resolved":
@@ -121,6 +141,7 @@ def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any
     return {
         "people": {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))},
         "categories": {c.id: c for c in db.scalars(select(Category))},
+        "groups": {g.id: g for g in db.scalars(select(SupportGroup))},
         "articles": articles,
         "solved_by": [a for a in ticket.solved_by if a.id in articles],
     }
@@ -140,6 +161,14 @@ def show(ticket_id: int) -> ResponseReturnValue:
     ]
     resolve_form = ResolveForm(obj=ticket)
     resolve_form.solution.data = ticket.solution
+    staff_forms: dict[str, Any] = {}
+    if current_user.is_staff:
+        staff_forms = {
+            "fields_form": _fields_form(ticket, formdata=None),
+            "priority_form": PriorityForm(formdata=None, data={"priority": ticket.priority}),
+            "assign_form": _assign_form(ticket, formdata=None),
+            "escalate_form": _escalate_form(ticket, formdata=None),
+        }
     return render_template(
         "tickets/show.html",
         ticket=ticket,
@@ -148,7 +177,162 @@ def show(ticket_id: int) -> ResponseReturnValue:
         reply_form=ReplyForm(),
         status_form=status_form,
         resolve_form=resolve_form,
+        **staff_forms,
     )
+
+
+def _category_choices(ticket: Ticket) -> list[SelectChoice]:
+    categories = get_session().scalars(select(Category).order_by(Category.position, Category.id))
+    return [SelectChoice("", _("Not sure"))] + [
+        SelectChoice(str(c.id), c.name(locale_code()))
+        for c in categories
+        if not c.retired or c.id == ticket.category_id
+    ]
+
+
+def _fields_form(ticket: Ticket, **kwargs: Any) -> FieldsForm:
+    form = FieldsForm(obj=ticket, **kwargs)
+    form.category.choices = _category_choices(ticket)
+    if kwargs.get("formdata", True) is None:
+        form.category.data = str(ticket.category_id or "")
+    return form
+
+
+def _active_groups() -> list[SupportGroup]:
+    return list(
+        get_session().scalars(
+            select(SupportGroup)
+            .where(SupportGroup.retired.is_(False))
+            .order_by(SupportGroup.line, SupportGroup.position, SupportGroup.id)
+        )
+    )
+
+
+def _group_label(group: SupportGroup) -> str:
+    return _("%(name)s (line %(line)s)", name=group.name(locale_code()), line=group.line)
+
+
+def _assign_form(ticket: Ticket, **kwargs: Any) -> AssignForm:
+    form = AssignForm(**kwargs)
+    form.group.choices = [SelectChoice("", _("No group"))] + [
+        SelectChoice(str(g.id), _group_label(g)) for g in _active_groups()
+    ]
+    staff = get_session().scalars(
+        select(User)
+        .where(User.role.in_((Role.TECHNICIAN, Role.ADMIN)), User.active.is_(True))
+        .order_by(User.display_name)
+    )
+    form.assignee.choices = [SelectChoice("", _("Nobody (the group's queue)"))] + [
+        SelectChoice(str(u.id), u.display_name) for u in staff
+    ]
+    if kwargs.get("formdata", True) is None:
+        form.group.data = str(ticket.group_id or "")
+        form.assignee.data = str(ticket.assignee_id or "")
+    return form
+
+
+def _escalate_form(ticket: Ticket, **kwargs: Any) -> EscalateForm:
+    form = EscalateForm(**kwargs)
+    form.group.choices = [
+        SelectChoice(str(g.id), _group_label(g))
+        for g in escalation_targets(get_session(), ticket.group)
+    ]
+    return form
+
+
+def _open_for_work(ticket_id: int) -> Ticket:
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status is Status.CLOSED:
+        abort(422, description=_("This ticket is closed; it can no longer change."))
+    return ticket
+
+
+@bp.post("/tickets/<int:ticket_id>/fields")
+@role_required(Role.TECHNICIAN)
+def correct_fields(ticket_id: int) -> ResponseReturnValue:
+    """Correct what intake captured; each changed field is recorded with who changed it."""
+    ticket = _open_for_work(ticket_id)
+    form = _fields_form(ticket)
+    if not form.validate_on_submit():
+        abort(
+            422,
+            description=_("Check the request's fields: %(fields)s.", fields=", ".join(form.errors)),
+        )
+    service.change_fields(
+        ticket,
+        _me(),
+        {
+            "subject": form.subject.data.strip(),
+            "symptom": form.symptom.data,
+            "started": (form.started.data or "").strip(),
+            "category": int(form.category.data) if form.category.data else None,
+            "impact": form.impact.data,
+            "urgency": form.urgency.data,
+            "core_system_down": bool(form.core_system_down.data),
+            "contact": (form.contact.data or "").strip(),
+        },
+        form.reason.data or "",
+    )
+    get_session().commit()
+    flash(_("The request is corrected."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id) + "#history")
+
+
+@bp.post("/tickets/<int:ticket_id>/priority")
+@role_required(Role.TECHNICIAN)
+def override_priority(ticket_id: int) -> ResponseReturnValue:
+    """Override the priority the matrix gave; the reason is recorded."""
+    ticket = _open_for_work(ticket_id)
+    form = PriorityForm()
+    if not form.validate_on_submit():
+        abort(422, description=_("Choose P1 to P4 and give a reason (at most 500 characters)."))
+    if form.priority.data != ticket.priority:
+        service.set_priority(ticket, form.priority.data, _me(), form.reason.data.strip())
+        get_session().commit()
+        flash(_("The priority is now %(priority)s.", priority=form.priority.data), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+def _chosen(model: type[Any], raw: str) -> Any:
+    if not raw:
+        return None
+    found = get_session().get(model, int(raw))
+    if found is None:
+        abort(422, description=_("That choice no longer exists; reload the page."))
+    return found
+
+
+@bp.post("/tickets/<int:ticket_id>/assign")
+@role_required(Role.TECHNICIAN)
+def assign(ticket_id: int) -> ResponseReturnValue:
+    """Give the ticket to a group and/or a person."""
+    ticket = _open_for_work(ticket_id)
+    form = _assign_form(ticket)
+    if not form.validate_on_submit():
+        abort(422, description=_("Choose a group and a person from the lists."))
+    group = _chosen(SupportGroup, form.group.data)
+    person = _chosen(User, form.assignee.data)
+    reason = (form.reason.data or "").strip()
+    db = get_session()
+    service.reassign(db, ticket, group, person, _me(), reason)
+    db.commit()
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/escalate")
+@role_required(Role.TECHNICIAN)
+def escalate(ticket_id: int) -> ResponseReturnValue:
+    """Hand the ticket to a group of a higher support line, with a reason."""
+    ticket = _open_for_work(ticket_id)
+    form = _escalate_form(ticket)
+    if not form.validate_on_submit():
+        abort(422, description=_("Choose a group of a higher line and say why."))
+    db = get_session()
+    group = _chosen(SupportGroup, form.group.data)
+    service.reassign(db, ticket, group, None, _me(), form.reason.data.strip())
+    db.commit()
+    flash(_("Escalated to %(group)s.", group=group.name(locale_code())), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")

@@ -14,6 +14,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CLOSED: frozenset(),
 }
 
+OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
+
 IMPACTS = ("me", "team", "department", "organisation")
 URGENCIES = ("low", "medium", "high", "critical")
 
@@ -38,8 +40,20 @@ def allowed_targets(current: Status) -> list[Status]:
     return [s for s in Status if s in TRANSITIONS[current]]
 
 
-def priority_for(impact: str, urgency: str, matrix: dict[str, dict[str, str]] | None = None) -> str:
-    """Return the priority (P1–P4) for an impact and an urgency from the matrix."""
+def priority_for(
+    impact: str,
+    urgency: str,
+    matrix: dict[str, dict[str, str]] | None = None,
+    core_system_down: bool = False,
+) -> str:
+    """Return the priority (P1–P4) for an impact and an urgency from the matrix.
+
+    An outage of a core business system is P1 whatever scope and urgency were given.
+    """
+    if impact not in IMPACTS or urgency not in URGENCIES:
+        raise ValueError(f"unknown impact/urgency: {impact!r}/{urgency!r}")
+    if core_system_down:
+        return "P1"
     table = matrix or DEFAULT_MATRIX
     try:
         return table[impact][urgency]

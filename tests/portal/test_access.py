@@ -25,6 +25,9 @@ PAGES = {
     "/admin/": (302, 403, 403, 200),
     "/admin/searches": (302, 403, 403, 200),
     "/admin/settings": (302, 403, 403, 200),
+    "/admin/categories": (302, 403, 403, 200),
+    "/admin/groups": (302, 403, 403, 200),
+    "/queue?view=my_groups": (302, 403, 200, 200),
     "/account/password": (302, 200, 200, 200),
     "/login": (200, 302, 302, 302),
 }
@@ -60,6 +63,8 @@ STAFF_POSTS = [
     ("/tickets/{ticket}/take", {}),
     ("/tickets/{ticket}/status", {"status": "in_progress"}),
     ("/tickets/{ticket}/resolve", {"solution": "Fixed it"}),
+    ("/tickets/{ticket}/priority", {"priority": "P1", "reason": "VIP"}),
+    ("/tickets/{ticket}/assign", {"group": "", "assignee": "", "reason": ""}),
     ("/editor/preview", {"body": "# hi"}),
     ("/editor/articles/{draft}/submit", {}),
 ]

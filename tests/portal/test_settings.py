@@ -87,7 +87,7 @@ def test_a_saved_matrix_sets_the_priority_of_new_tickets_and_the_change_is_recor
     page = admin_client.get("/admin/settings").get_data(as_text=True)
     changes = page[page.index('id="changes"') :]
     assert "Desk Admin" in changes
-    assert "Only me × Critical — a core business system is down: P2 → P1" in changes
+    assert "Only me × Critical — work has stopped and cannot wait: P2 → P1" in changes
 
 
 def test_the_record_of_changes_reads_in_chinese(admin_client):
