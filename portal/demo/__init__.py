@@ -190,14 +190,18 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
         worked_on = (Status.IN_PROGRESS, Status.WAITING, Status.RESOLVED, Status.CLOSED)
         if target in worked_on and ticket.status is not Status.IN_PROGRESS:
             tickets.move(ticket, Status.IN_PROGRESS, technician)
-        for event in entry.get("events", []):
+        events = entry.get("events", [])
+        replies = [e for e in events if e["kind"] == "reply" and users[e["author"]].is_staff]
+        # A waiting ticket waits on the question in its last staff reply.
+        question = replies[-1] if target is Status.WAITING and replies else None
+        for event in events:
             author = users[event["author"]]
             if event["kind"] == "note":
                 tickets.add_note(ticket, author, event["body"])
+            elif event is question:
+                tickets.move(ticket, Status.WAITING, author, event["body"])
             else:
                 tickets.add_reply(ticket, author, event["body"])
-        if target is Status.WAITING:
-            tickets.move(ticket, Status.WAITING, technician)
         if target in (Status.RESOLVED, Status.CLOSED):
             tickets.record_resolution(
                 ticket,

@@ -69,7 +69,7 @@ class ReplyForm(StrictForm):
 class ResolveForm(StrictForm):
     """What the technician found and did."""
 
-    diagnosis = TextAreaField(_l("Diagnosis"), validators=[Optional(), Length(max=MAX_TEXT)])
+    diagnosis = TextAreaField(_l("Diagnosis"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     cause = TextAreaField(_l("Cause"), validators=[Optional(), Length(max=MAX_TEXT)])
     solution = TextAreaField(_l("Solution"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     solved_by = IntegerField(
@@ -82,7 +82,9 @@ class StatusForm(StrictForm):
     """Move the ticket to another status."""
 
     status = SelectField(_l("Status"), coerce=str)
-    body = TextAreaField(_l("Message to the user (optional)"), validators=[Length(max=MAX_TEXT)])
+    body = TextAreaField(
+        _l("Message to the user (required when waiting on them)"), validators=[Length(max=MAX_TEXT)]
+    )
 
 
 class FieldsForm(StrictForm):

@@ -26,7 +26,7 @@ from portal.tickets.models import (
     TicketEvent,
 )
 from portal.tickets.routing import group_for, least_loaded
-from portal.tickets.workflow import next_status, priority_for
+from portal.tickets.workflow import Party, check, priority_for
 
 # Fields a technician may correct, and those recorded only for staff (the requester's
 # timeline shows the others).
@@ -193,6 +193,22 @@ def reassign(
     assign(ticket, assignee, actor, reason)
 
 
+def parties(ticket: Ticket, actor: User | None) -> frozenset[Party]:
+    """Return the roles ``actor`` acts in on ``ticket`` (None is the desk itself)."""
+    if actor is None:
+        return frozenset({Party.SYSTEM})
+    roles = set()
+    if actor.id == ticket.requester_id:
+        roles.add(Party.REQUESTER)
+    if actor.is_staff:
+        roles.add(Party.STAFF)
+    return frozenset(roles)
+
+
+def _has_resolution(diagnosis: str, solution: str) -> bool:
+    return bool(diagnosis.strip() and solution.strip())
+
+
 def move(
     ticket: Ticket,
     target: Status,
@@ -200,9 +216,24 @@ def move(
     body: str = "",
     kind: EventKind = EventKind.STATUS_CHANGED,
 ) -> TicketEvent:
-    """Change the ticket's status through the workflow and record it under ``kind``."""
+    """Change the ticket's status through the workflow and record it under ``kind``.
+
+    Raises ``TransitionRefused`` when the table does not allow the step. Waiting on the
+    user sends ``body`` to them as a public reply first.
+    """
     source = ticket.status
-    ticket.status = next_status(source, target)
+    check(
+        source,
+        target,
+        parties(ticket, actor),
+        has_assignee=ticket.assignee is not None,
+        has_question=bool(body.strip()),
+        has_resolution=_has_resolution(ticket.diagnosis, ticket.solution),
+    )
+    if target is Status.WAITING and actor is not None:
+        _reply(ticket, actor, body)
+        body = ""
+    ticket.status = target
     event = _record(
         ticket, kind, actor, field="status", old=source.value, new=target.value, body=body
     )
@@ -216,11 +247,15 @@ def move(
     return event
 
 
-def add_reply(ticket: Ticket, author: User, body: str) -> None:
-    """Add a public reply; a user's reply takes a waiting ticket back into progress."""
+def _reply(ticket: Ticket, author: User, body: str) -> None:
     event = _record(ticket, EventKind.REPLY, author, body=body)
     if author.id != ticket.requester_id and _is_staff(author) and ticket.first_response_at is None:
         ticket.first_response_at = event.created_at
+
+
+def add_reply(ticket: Ticket, author: User, body: str) -> None:
+    """Add a public reply; a user's reply takes a waiting ticket back into progress."""
+    _reply(ticket, author, body)
     if ticket.status is Status.WAITING and author.id == ticket.requester_id:
         move(ticket, Status.IN_PROGRESS, author)
 
@@ -241,6 +276,8 @@ def assign(ticket: Ticket, assignee: User | None, actor: User | None, reason: st
     _record(ticket, EventKind.FIELD_CHANGED, actor, field="assignee", old=old, new=new, body=reason)
     if assignee is not None and ticket.status is Status.NEW:
         move(ticket, Status.ASSIGNED, actor)
+    elif assignee is None and ticket.status is Status.ASSIGNED:
+        move(ticket, Status.NEW, actor)
 
 
 def take(ticket: Ticket, technician: User) -> None:
@@ -306,7 +343,12 @@ def record_resolution(
     ticket: Ticket, technician: User, diagnosis: str, cause: str, solution: str
 ) -> None:
     """Record diagnosis, cause and solution, resolve, and ask the requester to confirm."""
-    next_status(ticket.status, Status.RESOLVED)  # refuse before changing anything
+    check(  # refuse before changing anything
+        ticket.status,
+        Status.RESOLVED,
+        parties(ticket, technician),
+        has_resolution=_has_resolution(diagnosis, solution),
+    )
     for name, value in (("diagnosis", diagnosis), ("cause", cause), ("solution", solution)):
         old = getattr(ticket, name)
         if old != value:

@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
-from articles.errors import InvalidTransition
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category, utcnow
 from articles.service import learn_phrasing
@@ -41,7 +40,7 @@ from portal.tickets.models import (
     group_members,
 )
 from portal.tickets.routing import escalation_targets
-from portal.tickets.workflow import OPEN_STATUSES, allowed_targets
+from portal.tickets.workflow import OPEN_STATUSES, TransitionRefused, allowed_targets
 
 bp = Blueprint("tickets", __name__)
 
@@ -390,8 +389,8 @@ def _apply(use_case: Callable[..., object], ticket: Ticket, *args: Any) -> None:
     """Run a workflow use case on ``ticket``; a transition the workflow forbids is a 422."""
     try:
         use_case(ticket, *args)
-    except InvalidTransition as exc:
-        abort(422, description=str(exc))
+    except TransitionRefused as exc:
+        abort(422, description=str(exc.message))
 
 
 @bp.post("/tickets/<int:ticket_id>/resolve")
@@ -401,7 +400,12 @@ def resolve(ticket_id: int) -> ResponseReturnValue:
     ticket = ticket_for_reader(ticket_id)
     form = ResolveForm()
     if not form.validate_on_submit():
-        abort(422, description=_("A resolution needs a solution (at most 20,000 characters)."))
+        abort(
+            422,
+            description=_(
+                "A resolution needs a diagnosis and a solution (at most 20,000 characters each)."
+            ),
+        )
     solved_by = None
     if form.solved_by.data:
         solved_by = get_session().get(Article, form.solved_by.data)

@@ -129,6 +129,7 @@ def test_the_core_loop_in_a_real_browser(
     page.goto(ticket_url)
     page.click("form[action$='/take'] button")
     page.wait_for_load_state()
+    page.fill("textarea[name=diagnosis]", "Labels printed on continuous media settings.")
     page.fill("textarea[name=cause]", "The driver update reset the media type to continuous.")
     page.fill(
         "textarea[name=solution]",

@@ -62,7 +62,7 @@ def test_each_page_answers_each_role_as_the_matrix_says(
 STAFF_POSTS = [
     ("/tickets/{ticket}/take", {}),
     ("/tickets/{ticket}/status", {"status": "in_progress"}),
-    ("/tickets/{ticket}/resolve", {"solution": "Fixed it"}),
+    ("/tickets/{ticket}/resolve", {"diagnosis": "x", "solution": "Fixed it"}),
     ("/tickets/{ticket}/priority", {"priority": "P1", "reason": "VIP"}),
     ("/tickets/{ticket}/assign", {"group": "", "assignee": "", "reason": ""}),
     ("/editor/preview", {"body": "# hi"}),

@@ -40,7 +40,12 @@ def test_resolving_with_the_article_that_solved_it_links_and_learns(
     login(make_user(role=Role.TECHNICIAN))
     response = client.post(
         f"/tickets/{ticket.id}/resolve",
-        {"diagnosis": "", "cause": "", "solution": "Cleared the cache.", "solved_by": article.id},
+        {
+            "diagnosis": "Stale cache.",
+            "cause": "",
+            "solution": "Cleared the cache.",
+            "solved_by": article.id,
+        },
     )
     assert response.status_code == 302
     db.expire_all()
@@ -53,7 +58,7 @@ def test_resolving_with_an_unknown_article_is_refused(make_user, make_ticket, lo
     login(make_user(role=Role.TECHNICIAN))
     response = client.post(
         f"/tickets/{ticket.id}/resolve",
-        {"diagnosis": "", "cause": "", "solution": "Done.", "solved_by": 9999},
+        {"diagnosis": "Checked.", "cause": "", "solution": "Done.", "solved_by": 9999},
     )
     assert response.status_code == 422
 

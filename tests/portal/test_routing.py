@@ -69,7 +69,7 @@ def test_an_auto_assigning_group_picks_the_active_member_with_fewest_open_ticket
     assert [t.assignee_id for t in tickets] == [tom.id, lina.id, tom.id]
     assert all(t.status is Status.ASSIGNED for t in tickets)
     for ticket in (tickets[0], tickets[2]):
-        service.record_resolution(ticket, ticket.assignee, "", "", "fixed")
+        service.record_resolution(ticket, ticket.assignee, "checked", "", "fixed")
         service.confirm_fix(ticket, requester)
     db.commit()
     # Tom's tickets are closed: he has none open, Lina one, so the next is his.
@@ -86,7 +86,7 @@ def test_least_loaded_counts_only_open_tickets(db, make_user, make_ticket, make_
     for _ in range(2):
         done = make_ticket(requester)
         service.take(done, db.merge(tom))
-        service.record_resolution(done, db.merge(tom), "", "", "fixed")
+        service.record_resolution(done, db.merge(tom), "checked", "", "fixed")
         service.confirm_fix(done, requester)
     busy = make_ticket(requester)
     service.take(busy, db.merge(lina))
@@ -384,7 +384,7 @@ def test_a_closed_ticket_cannot_be_reassigned(client, login, make_user, make_tic
     client, tech = technician_client(client, login, make_user)
     requester = make_user()
     ticket = make_ticket(requester)
-    service.record_resolution(ticket, db.merge(tech), "", "", "fixed")
+    service.record_resolution(ticket, db.merge(tech), "checked", "", "fixed")
     service.confirm_fix(ticket, db.merge(requester))
     db.commit()
     response = client.post(

@@ -31,7 +31,7 @@ def record(db, ticket_id):
 
 
 def resolve(client, ticket, **fields):
-    form = {"diagnosis": "", "cause": "", "solution": "Restarted it.", "solved_by": ""}
+    form = {"diagnosis": "It hung.", "cause": "", "solution": "Restarted it.", "solved_by": ""}
     return client.post(f"/tickets/{ticket.id}/resolve", {**form, **fields})
 
 

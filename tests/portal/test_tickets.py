@@ -89,7 +89,12 @@ def test_the_requester_confirms_the_fix_and_the_ticket_closes(
     login(tech, on=staff)
     staff.post(
         f"/tickets/{ticket.id}/resolve",
-        {"diagnosis": "", "cause": "", "solution": "Replaced the toner.", "solved_by": ""},
+        {
+            "diagnosis": "Toner empty.",
+            "cause": "",
+            "solution": "Replaced the toner.",
+            "solved_by": "",
+        },
     )
     login(requester)
     assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 302
@@ -107,7 +112,12 @@ def test_the_requester_can_reopen_instead_of_confirming(
     login(tech, on=staff)
     staff.post(
         f"/tickets/{ticket.id}/resolve",
-        {"diagnosis": "", "cause": "", "solution": "Replaced the toner.", "solved_by": ""},
+        {
+            "diagnosis": "Toner empty.",
+            "cause": "",
+            "solution": "Replaced the toner.",
+            "solved_by": "",
+        },
     )
     login(requester)
     client.post(f"/tickets/{ticket.id}/reopen", {"body": "Still streaky."})
@@ -135,7 +145,7 @@ def test_another_user_cannot_confirm_someone_elses_ticket(
     login(tech)
     client.post(
         f"/tickets/{ticket.id}/resolve",
-        {"diagnosis": "", "cause": "", "solution": "Done.", "solved_by": ""},
+        {"diagnosis": "Checked.", "cause": "", "solution": "Done.", "solved_by": ""},
     )
     assert client.post(f"/tickets/{ticket.id}/confirm").status_code == 403
 
@@ -167,3 +177,53 @@ def test_the_queue_filters_are_validated(make_user, login, client):
         assert client.get(f"/queue?view={view}").status_code == 200
     assert client.get("/queue?view=nonsense").status_code == 400
     assert client.get("/queue?page=-1").status_code == 400
+
+
+def test_waiting_on_the_user_sends_them_the_question_and_a_refusal_says_why(
+    make_user, make_ticket, login, client, db
+):
+    tech = make_user(role=Role.TECHNICIAN, name="Tom Hughes")
+    ticket = make_ticket(make_user())
+    login(tech)
+    refused = client.post(f"/tickets/{ticket.id}/status", {"status": "waiting", "body": " "})
+    assert refused.status_code == 422
+    assert "needs a message telling them what you need" in refused.get_data(as_text=True)
+    zh = client.post(
+        f"/tickets/{ticket.id}/status",
+        {"status": "waiting", "body": ""},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert "转为等待用户时" in zh.get_data(as_text=True)
+
+    asked = client.post(
+        f"/tickets/{ticket.id}/status", {"status": "waiting", "body": "Which printer is it?"}
+    )
+    assert asked.status_code == 302
+    db.rollback()
+    db.expire_all()
+    reply, moved = ticket.events[-2:]
+    assert (reply.kind, reply.body, reply.internal) == (
+        EventKind.REPLY,
+        "Which printer is it?",
+        False,
+    )
+    assert (moved.old_value, moved.new_value) == ("new", "waiting")
+    assert ticket.first_response_at == reply.created_at
+
+
+def test_resolving_without_a_diagnosis_is_refused_and_changes_nothing(
+    make_user, make_ticket, login, client, db
+):
+    tech = make_user(role=Role.TECHNICIAN)
+    ticket = make_ticket(make_user())
+    login(tech)
+    before = len(ticket.events)
+    response = client.post(
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": " ", "cause": "", "solution": "Restarted.", "solved_by": ""},
+    )
+    assert response.status_code == 422
+    assert "diagnosis and a solution" in response.get_data(as_text=True)
+    db.rollback()
+    db.expire_all()
+    assert ticket.status is Status.NEW and len(ticket.events) == before and ticket.solution == ""
