@@ -1,0 +1,152 @@
+"""Business-hours arithmetic: weekends, holidays, make-up days, DST, pauses, boundaries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from portal.admin.settings import DEFAULT_CALENDAR
+from portal.tickets.sla import (
+    Calendar,
+    NoWorkingTime,
+    Pause,
+    add_business_minutes,
+    business_minutes,
+    due,
+    elapsed,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NEW_YORK = ZoneInfo("America/New_York")
+DESK = Calendar.from_setting(DEFAULT_CALENDAR)
+
+
+def sh(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def test_the_default_setting_is_mon_to_fri_nine_to_six_in_shanghai():
+    assert DESK.zone.key == "Asia/Shanghai"
+    assert (DESK.start, DESK.end, DESK.days) == (time(9), time(18), frozenset({1, 2, 3, 4, 5}))
+
+
+def test_within_one_working_day_business_time_is_clock_time():
+    # Monday 7 December 2026.
+    assert business_minutes(DESK, sh(2026, 12, 7, 10, 0), sh(2026, 12, 7, 11, 30)) == 90
+    assert add_business_minutes(DESK, sh(2026, 12, 7, 10, 0), 30) == sh(2026, 12, 7, 10, 30)
+
+
+def test_a_ticket_created_outside_hours_starts_counting_at_the_next_opening():
+    # Monday 21:00 → Tuesday 09:00 + 2 h.
+    assert add_business_minutes(DESK, sh(2026, 12, 7, 21, 0), 120) == sh(2026, 12, 8, 11, 0)
+    # Tuesday 06:00, before opening.
+    assert add_business_minutes(DESK, sh(2026, 12, 8, 6, 0), 30) == sh(2026, 12, 8, 9, 30)
+
+
+def test_a_weekend_is_skipped():
+    # Friday 11 December 17:00 + 2 h → Monday 14 December 10:00.
+    assert add_business_minutes(DESK, sh(2026, 12, 11, 17, 0), 120) == sh(2026, 12, 14, 10, 0)
+    assert business_minutes(DESK, sh(2026, 12, 11, 17, 0), sh(2026, 12, 14, 10, 0)) == 120
+
+
+def test_a_target_that_runs_out_at_closing_time_is_due_at_closing_time():
+    assert add_business_minutes(DESK, sh(2026, 12, 7, 9, 0), 9 * 60) == sh(2026, 12, 7, 18, 0)
+    assert add_business_minutes(DESK, sh(2026, 12, 7, 18, 0), 1) == sh(2026, 12, 8, 9, 1)
+    assert business_minutes(DESK, sh(2026, 12, 7, 18, 0), sh(2026, 12, 8, 9, 0)) == 0
+
+
+def test_public_holidays_are_off_and_make_up_saturdays_are_working_days():
+    # National Day 2026: 1–7 October off; Saturday 10 October is the make-up working day.
+    assert not DESK.is_working_day(date(2026, 10, 1))
+    assert not DESK.is_working_day(date(2026, 10, 5))  # a Monday, still a holiday
+    assert DESK.is_working_day(date(2026, 10, 10))  # 国庆节调休
+    assert not DESK.is_working_day(date(2026, 10, 11))  # an ordinary Sunday
+    # Wednesday 30 September 17:00 + 4 h: 1 h that day, then the holiday, resuming Thursday 8th.
+    assert add_business_minutes(DESK, sh(2026, 9, 30, 17, 0), 240) == sh(2026, 10, 8, 12, 0)
+    # Friday 9 October 17:00 + 2 h: 1 h, then Saturday the 10th at 10:00.
+    assert add_business_minutes(DESK, sh(2026, 10, 9, 17, 0), 120) == sh(2026, 10, 10, 10, 0)
+
+
+def test_the_admins_overrides_win_over_the_weekdays_and_the_holidays():
+    calendar = Calendar(
+        zone=SHANGHAI, overrides={date(2026, 12, 12): True, date(2026, 12, 14): False}
+    )
+    assert calendar.is_working_day(date(2026, 12, 12))  # a Saturday made working
+    assert not calendar.is_working_day(date(2026, 12, 14))  # a Monday off
+    national_day = Calendar(zone=SHANGHAI, overrides={date(2026, 10, 2): True})
+    assert national_day.is_working_day(date(2026, 10, 2))
+
+
+def test_without_public_holidays_only_the_weekdays_count():
+    plain = Calendar(zone=SHANGHAI, public_holidays=False)
+    assert plain.is_working_day(date(2026, 10, 1))
+    assert not plain.is_working_day(date(2026, 10, 10))
+
+
+def test_a_year_the_holiday_package_does_not_know_yet_falls_back_to_the_weekdays():
+    assert DESK.is_working_day(date(2031, 1, 6))  # a Monday
+    assert not DESK.is_working_day(date(2031, 1, 4))  # a Saturday
+
+
+def test_across_a_dst_change_a_working_day_keeps_its_local_hours():
+    # New York moves to summer time on Sunday 8 March 2026: Friday 17:00 + 2 h is
+    # Monday 10:00 local, 65 hours later on the wall clock but 64 in real time.
+    york = Calendar(zone=NEW_YORK, public_holidays=False)
+    friday = datetime(2026, 3, 6, 17, 0, tzinfo=NEW_YORK)
+    monday = add_business_minutes(york, friday, 120)
+    assert monday == datetime(2026, 3, 9, 10, 0, tzinfo=NEW_YORK)
+    assert monday - friday == timedelta(hours=64)
+    assert business_minutes(york, friday, monday) == 120
+    # On the autumn change (1 November) too.
+    friday = datetime(2026, 10, 30, 17, 30, tzinfo=NEW_YORK)
+    assert add_business_minutes(york, friday, 60) == datetime(2026, 11, 2, 9, 30, tzinfo=NEW_YORK)
+
+
+def test_around_the_clock_every_minute_counts():
+    p1 = Calendar.from_setting(DEFAULT_CALENDAR, around_the_clock=True)
+    saturday = sh(2026, 12, 12, 23, 0)
+    assert add_business_minutes(p1, saturday, 240) == sh(2026, 12, 13, 3, 0)
+    assert business_minutes(p1, saturday, sh(2026, 12, 13, 3, 0)) == 240
+
+
+def test_a_pause_spanning_days_stops_the_clock():
+    start = sh(2026, 12, 7, 16, 0)  # Monday
+    # Waiting on the user from Monday 17:00 to Wednesday 10:00.
+    pause = Pause(sh(2026, 12, 7, 17, 0), sh(2026, 12, 9, 10, 0))
+    # 8 h target: 1 h Monday, then from Wednesday 10:00 another 7 h → 17:00.
+    assert due(DESK, start, 480, [pause]) == sh(2026, 12, 9, 17, 0)
+    assert elapsed(DESK, start, sh(2026, 12, 9, 11, 0), [pause]) == 120
+    # Without the pause the same target was due Tuesday 15:00.
+    assert due(DESK, start, 480) == sh(2026, 12, 8, 15, 0)
+
+
+def test_an_open_pause_holds_the_due_time_and_the_elapsed_time():
+    start = sh(2026, 12, 7, 9, 0)
+    waiting = Pause(sh(2026, 12, 7, 10, 0))
+    assert due(DESK, start, 240, [waiting]) is None
+    assert elapsed(DESK, start, sh(2026, 12, 8, 12, 0), [waiting]) == 60
+
+
+def test_a_target_met_before_a_pause_ignores_it():
+    start = sh(2026, 12, 7, 9, 0)
+    later = Pause(sh(2026, 12, 7, 15, 0), sh(2026, 12, 8, 15, 0))
+    assert due(DESK, start, 30, [later]) == sh(2026, 12, 7, 9, 30)
+
+
+def test_several_pauses_accumulate_and_a_new_target_reuses_them():
+    start = sh(2026, 12, 7, 9, 0)
+    pauses = [
+        Pause(sh(2026, 12, 7, 10, 0), sh(2026, 12, 7, 11, 0)),
+        Pause(sh(2026, 12, 7, 12, 0), sh(2026, 12, 7, 14, 0)),
+    ]
+    assert due(DESK, start, 240, pauses) == sh(2026, 12, 7, 16, 0)
+    # A priority change recomputes from creation with the new target, pauses kept.
+    assert due(DESK, start, 8 * 60, pauses) == sh(2026, 12, 8, 11, 0)
+
+
+def test_a_calendar_without_working_days_says_so():
+    never = Calendar(zone=SHANGHAI, days=frozenset(), public_holidays=False)
+    with pytest.raises(NoWorkingTime):
+        add_business_minutes(never, sh(2026, 12, 7, 9, 0), 30)
