@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from search.analysis import is_cjk
+from search.baseline import PlainWhoosh
 from search.index import Document, Scope, SearchIndex
 
 Mode = Literal["full", "typing"]
+MODES: tuple[Mode, ...] = ("full", "typing")
 # Ranked results per query used for MAP; deeper than any metric cut-off here.
 RANKING_DEPTH = 100
 # The suggestion list is judged at the depth of the metrics, not the 5 the UI shows.
@@ -190,6 +192,67 @@ def history_phrasings(queries: Iterable[Query], qrels: dict[str, set[str]]) -> d
     return dict(learned)
 
 
+class Ranker(Protocol):
+    """What the evaluation runs queries through: the production index or plain Whoosh."""
+
+    def full(self, text: str, depth: int) -> list[str]:
+        """Return the ids ranked for a whole question (the search page)."""
+        ...
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        """Return the ids ranked for half-typed text (the suggestion list)."""
+        ...
+
+
+class _Production:
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.scope = Scope()
+
+    def full(self, text: str, depth: int) -> list[str]:
+        return [hit.id for hit in self.index.search(text, self.scope, per_page=depth).hits]
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        return [hit.id for hit in self.index.suggest(text, self.scope, limit=depth)]
+
+
+class _Baseline:
+    def __init__(self, plain: PlainWhoosh) -> None:
+        self.plain = plain
+
+    def full(self, text: str, depth: int) -> list[str]:
+        return self.plain.ranking(text, depth)
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        return self.plain.ranking(text, depth)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """An evaluation set: corpus records, queries, judgements and what the index learns."""
+
+    corpus: list[dict[str, str]]
+    queries: list[Query]
+    qrels: dict[str, set[str]]
+    learned: dict[str, list[str]] | None = None
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+def load_collection(
+    data_dir: Path, split: str, history: str | None = None, every: int = 1
+) -> Collection:
+    """Return a ``../shared/bench``-format set; ``every`` > 1 keeps every n-th query."""
+    learned = None
+    if history is not None:
+        learned = history_phrasings(load_queries(data_dir, history), load_qrels(data_dir, history))
+    return Collection(
+        corpus=load_corpus(data_dir),
+        queries=load_queries(data_dir, split)[:: max(1, every)],
+        qrels=load_qrels(data_dir, split),
+        learned=learned,
+    )
+
+
 def evaluate(
     data_dir: Path,
     split: str,
@@ -197,17 +260,38 @@ def evaluate(
     history: str | None = None,
     workdir: Path | None = None,
     every: int = 1,
+    baseline: bool = False,
 ) -> Metrics:
     """Index the corpus with the production schema and run the split's queries through the
-    search path (full) or the suggestion path on half-typed queries (typing).
+    search path (full) or the suggestion path on half-typed queries (typing); plain
+    Whoosh instead when ``baseline``.
 
     ``every`` > 1 runs only every n-th query (a quicker, fixed sample for tests)."""
-    queries = load_queries(data_dir, split)[:: max(1, every)]
-    qrels = load_qrels(data_dir, split)
-    learned = None
-    if history is not None:
-        learned = history_phrasings(load_queries(data_dir, history), load_qrels(data_dir, history))
-    return _run(load_corpus(data_dir), queries, qrels, mode, learned, workdir)
+    collection = load_collection(data_dir, split, history, every)
+    return evaluate_collection(collection, (mode,), workdir, baseline)[mode]
+
+
+def evaluate_collection(
+    collection: Collection,
+    modes: Sequence[Mode] = MODES,
+    workdir: Path | None = None,
+    baseline: bool = False,
+) -> dict[Mode, Metrics]:
+    """Index the collection once and return the metrics of each of ``modes``."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        if baseline:
+            plain = PlainWhoosh(Path(tmp) / "plain", collection.corpus)
+            try:
+                return _run_modes(_Baseline(plain), collection, modes)
+            finally:
+                plain.close()
+        index = SearchIndex.open(Path(tmp) / "index")
+        try:
+            index.rebuild(documents(collection.corpus, collection.learned), 0)
+            index.set_synonyms(collection.synonyms)
+            return _run_modes(_Production(index), collection, modes)
+        finally:
+            index.close()
 
 
 def evaluate_history_halves(
@@ -223,33 +307,33 @@ def evaluate_history_halves(
     qrels = load_qrels(data_dir, split)
     past, judged = queries[0::2], queries[1::2]
     corpus = load_corpus(data_dir)
-    without = _run(corpus, judged, qrels, mode, None, workdir)
+    without = evaluate_collection(Collection(corpus, judged, qrels), (mode,), workdir)[mode]
     learned = history_phrasings(past, qrels)
-    return without, _run(corpus, judged, qrels, mode, learned, workdir)
+    with_history = Collection(corpus, judged, qrels, learned)
+    return without, evaluate_collection(with_history, (mode,), workdir)[mode]
 
 
-def _run(
-    corpus: list[dict[str, str]],
-    queries: Sequence[Query],
-    qrels: dict[str, set[str]],
-    mode: Mode,
-    learned: dict[str, list[str]] | None,
-    workdir: Path | None,
-) -> Metrics:
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        index = SearchIndex.open(Path(tmp) / "index")
-        try:
-            index.rebuild(documents(corpus, learned), 0)
-            scope = Scope()
-            rankings: dict[str, Sequence[str]] = {}
-            started = time.perf_counter()
-            for query in queries:
-                if mode == "typing":
-                    hits = index.suggest(typing_prefix(query.text), scope, limit=SUGGEST_DEPTH + 1)
-                else:
-                    hits = index.search(query.text, scope, per_page=RANKING_DEPTH).hits
-                rankings[query.id] = [h.id for h in hits if h.id != query.id]
-            seconds = time.perf_counter() - started
-        finally:
-            index.close()
-    return score(rankings, qrels, seconds)
+def query_text(query: Query, mode: Mode) -> str:
+    """Return what a query asks in ``mode``: whole or half-typed."""
+    if mode == "typing":
+        return typing_prefix(query.text)
+    return query.text
+
+
+def _run_modes(
+    ranker: Ranker, collection: Collection, modes: Sequence[Mode]
+) -> dict[Mode, Metrics]:
+    results: dict[Mode, Metrics] = {}
+    for mode in modes:
+        rankings: dict[str, Sequence[str]] = {}
+        started = time.perf_counter()
+        for query in collection.queries:
+            text = query_text(query, mode)
+            if mode == "typing":
+                ranked = ranker.typing(text, SUGGEST_DEPTH + 1)
+            else:
+                ranked = ranker.full(text, RANKING_DEPTH)
+            rankings[query.id] = [doc_id for doc_id in ranked if doc_id != query.id]
+        seconds = time.perf_counter() - started
+        results[mode] = score(rankings, collection.qrels, seconds)
+    return results

@@ -7,10 +7,13 @@ import pytest
 from click.testing import CliRunner
 
 from portal.cli import main
+from search.baseline import PlainWhoosh
 from search.evaluation import (
+    MODES,
     average_precision,
     evaluate,
     evaluate_history_halves,
+    load_corpus,
     ndcg_at,
     precision_at,
     recall_at,
@@ -112,6 +115,34 @@ def test_history_halves_learn_from_one_half_and_judge_the_other(tiny):
     # q1 is judged; q0 (learned) shares no word with it, so history cannot leak q1 itself.
     assert without.queries == with_history.queries == 1
     assert without.mrr == with_history.mrr == 0
+
+
+def test_plain_whoosh_ranks_the_tiny_data_too_but_knows_no_chinese_words(tiny):
+    metrics = evaluate(tiny, "dev", baseline=True)
+    assert metrics.queries == 3
+    # Its analyzer keeps "VPN 无法连接" as "vpn" and one unsegmented Chinese token.
+    ranking = PlainWhoosh(tiny / "plain", load_corpus(tiny)).ranking("无法连接", 10)
+    assert ranking == []
+    assert metrics.p_at_1 == 1
+
+
+def test_the_command_compares_with_plain_whoosh(tiny):
+    result = CliRunner().invoke(main, ["eval-search", str(tiny), "--baseline", "--mode", "typing"])
+    assert result.exit_code == 0, result.output
+    assert "typing, plain Whoosh" in result.output
+
+
+def test_without_a_folder_the_command_runs_every_set_it_finds_in_every_mode(tmp_path, tiny):
+    bench = tmp_path / "bench"
+    (bench / "stackfaq").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries-dev.jsonl", "qrels-dev.tsv"):
+        (bench / "stackfaq" / name).write_bytes((tiny / name).read_bytes())
+    result = CliRunner().invoke(main, ["eval-search", "--bench", str(bench), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert "bq" not in figures
+    assert figures["stackfaq"]["full"]["MRR"] == 1
+    assert set(figures["stackfaq"]) == set(MODES)
 
 
 def _bench(name: str) -> pytest.MarkDecorator:
