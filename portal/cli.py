@@ -296,7 +296,9 @@ def eval_search(
     as_json: bool,
 ) -> None:
     """Measure search relevance: on DATA_DIR (corpus.jsonl, queries-SPLIT.jsonl,
-    qrels-SPLIT.tsv), or without it on the public sets found under --bench."""
+    qrels-SPLIT.tsv), or without it on the public sets found under --bench and the
+    intake set (requests as users word them, against the demo articles)."""
+    from portal.demo.evaluation import intake_collection
     from search.evaluation import MODES, evaluate, evaluate_collection, load_collection
 
     if data_dir is None:
@@ -307,6 +309,7 @@ def eval_search(
                 sets[name] = load_collection(folder, split, history)
             elif not as_json:
                 click.echo(f"({folder} has no {split} split: skipped)")
+        sets["intake"] = intake_collection()
         modes = (mode,) if mode else MODES
         figures = {
             name: {
