@@ -266,9 +266,10 @@ METRIC_NAMES = ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10")
 @click.option("--split", default="dev", show_default=True, help="Which queries-SPLIT.jsonl to run.")
 @click.option(
     "--mode",
-    type=click.Choice(["full", "typing"]),
+    type=click.Choice(["full", "typing", "typo"]),
     default=None,
-    help="full: the search path; typing: half-typed queries through the suggestion path. "
+    help="full: the search path; typing: half-typed queries through the suggestion path; "
+    "typo: the search path with one English word of 5+ letters misspelt by one edit. "
     "Default: full for DATA_DIR, every mode for all sets.",
 )
 @click.option("--history", default=None, help="Learn past phrasings from this split's queries.")

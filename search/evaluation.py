@@ -7,8 +7,11 @@ hold ``{"id", "title", "body"}`` objects; ``qrels-SPLIT.tsv`` holds
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import random
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -22,13 +25,15 @@ from search.analysis import is_cjk
 from search.baseline import PlainWhoosh
 from search.index import Document, Scope, SearchIndex
 
-Mode = Literal["full", "typing"]
-MODES: tuple[Mode, ...] = ("full", "typing")
+Mode = Literal["full", "typing", "typo"]
+MODES: tuple[Mode, ...] = ("full", "typing", "typo")
 # Ranked results per query used for MAP; deeper than any metric cut-off here.
 RANKING_DEPTH = 100
 # The suggestion list is judged at the depth of the metrics, not the 5 the UI shows.
 SUGGEST_DEPTH = 10
 MAX_PHRASINGS = 20
+# Typo mode misspells one English word of at least this many letters per query.
+TYPO_MIN_LETTERS = 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,36 @@ def typing_prefix(text: str) -> str:
         return stripped[: math.ceil(len(stripped) / 2)]
     words = stripped.split()
     return " ".join(words[: math.ceil(len(words) / 2)])
+
+
+_TYPO_WORD_RE = re.compile(rf"(?<![^\W\d_])[A-Za-z]{{{TYPO_MIN_LETTERS},}}(?![^\W\d_])")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def misspelt(text: str, key: str) -> str:
+    """Return ``text`` with one English word of TYPO_MIN_LETTERS or more letters changed by
+    one edit (a letter dropped, doubled into a wrong one, replaced, or two swapped), the
+    word, the edit and its place drawn from a generator seeded with ``key``; the first
+    letter stays, as in most real typos. Text without such a word is returned unchanged."""
+    words = list(_TYPO_WORD_RE.finditer(text))
+    if not words:
+        return text
+    # A reproducible corruption, not a secret: a seeded generator is what is wanted.
+    rng = random.Random(hashlib.sha256(key.encode("utf-8")).digest())  # noqa: S311
+    match = rng.choice(words)
+    word = match.group()
+    at = rng.randrange(1, len(word))
+    edit = rng.choice(("delete", "insert", "replace", "swap"))
+    if edit == "swap" and word[at - 1].lower() != word[at].lower():
+        wrong = word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
+    elif edit == "delete":
+        wrong = word[:at] + word[at + 1 :]
+    elif edit == "insert":
+        wrong = word[:at] + rng.choice(_LETTERS) + word[at:]
+    else:
+        letter = rng.choice([c for c in _LETTERS if c != word[at].lower()])
+        wrong = word[:at] + letter + word[at + 1 :]
+    return text[: match.start()] + wrong + text[match.end() :]
 
 
 def average_precision(ranking: Sequence[str], relevant: set[str]) -> float:
@@ -263,8 +298,8 @@ def evaluate(
     baseline: bool = False,
 ) -> Metrics:
     """Index the corpus with the production schema and run the split's queries through the
-    search path (full) or the suggestion path on half-typed queries (typing); plain
-    Whoosh instead when ``baseline``.
+    search path (full), the suggestion path on half-typed queries (typing) or the search
+    path with one word misspelt (typo); plain Whoosh instead when ``baseline``.
 
     ``every`` > 1 runs only every n-th query (a quicker, fixed sample for tests)."""
     collection = load_collection(data_dir, split, history, every)
@@ -314,9 +349,11 @@ def evaluate_history_halves(
 
 
 def query_text(query: Query, mode: Mode) -> str:
-    """Return what a query asks in ``mode``: whole or half-typed."""
+    """Return what a query asks in ``mode``: whole, half-typed, or with one typo."""
     if mode == "typing":
         return typing_prefix(query.text)
+    if mode == "typo":
+        return misspelt(query.text, query.id)
     return query.text
 
 

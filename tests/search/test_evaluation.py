@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rapidfuzz.distance import Levenshtein
 
 from portal.cli import main
 from search.baseline import PlainWhoosh
@@ -12,8 +13,11 @@ from search.evaluation import (
     MODES,
     average_precision,
     evaluate,
+    evaluate_collection,
     evaluate_history_halves,
+    load_collection,
     load_corpus,
+    misspelt,
     ndcg_at,
     precision_at,
     recall_at,
@@ -48,6 +52,19 @@ def test_typing_cuts_half_the_words_or_half_the_chinese_characters_rounded_up():
     assert typing_prefix("打印机连不上") == "打印机"
     assert typing_prefix("还款银行怎么更换") == "还款银行"
     assert typing_prefix("我要还款") == "我要"
+
+
+def test_typo_mode_misspells_one_long_english_word_by_one_edit_the_same_way_every_time():
+    text = "outlook not receiving mail"
+    wrong = misspelt(text, "q1")
+    assert wrong == misspelt(text, "q1")
+    changed = [(a, b) for a, b in zip(text.split(), wrong.split(), strict=True) if a != b]
+    assert len(changed) == 1
+    right, typo = changed[0]
+    assert len(right) >= 5 and right[0] == typo[0]
+    assert Levenshtein.distance(right, typo) == 1 or sorted(right) == sorted(typo)
+    # Nothing to misspell: short words and Chinese stay as typed.
+    assert misspelt("vpn 打印机连不上", "q2") == "vpn 打印机连不上"
 
 
 @pytest.fixture
@@ -174,3 +191,10 @@ def test_chinese_relevance_on_bq_dev_stays_above_the_baseline():
 def test_chinese_suggestions_on_half_typed_bq_dev_stay_above_the_baseline():
     metrics = evaluate(BENCH / "bq", "dev", "typing", every=2)
     assert metrics.mrr >= BQ_TYPING_MRR
+
+
+@_bench("stackfaq")
+def test_one_typo_per_stackfaq_dev_query_keeps_nine_tenths_of_the_relevance():
+    collection = load_collection(BENCH / "stackfaq", "dev", every=2)
+    figures = evaluate_collection(collection, ("full", "typo"))
+    assert figures["typo"].mrr >= 0.9 * figures["full"].mrr
