@@ -255,38 +255,106 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
 
 
+PUBLIC_SETS = ("stackfaq", "bq")
+METRIC_NAMES = ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10")
+
+
 @main.command("eval-search")
-@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "data_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.option("--split", default="dev", show_default=True, help="Which queries-SPLIT.jsonl to run.")
 @click.option(
     "--mode",
-    type=click.Choice(["full", "typing"]),
-    default="full",
-    show_default=True,
-    help="full: the search path; typing: half-typed queries through the suggestion path.",
+    type=click.Choice(["full", "typing", "typo"]),
+    default=None,
+    help="full: the search path; typing: half-typed queries through the suggestion path; "
+    "typo: the search path with one English word of 5+ letters misspelt by one edit. "
+    "Default: full for DATA_DIR, every mode for all sets.",
 )
 @click.option("--history", default=None, help="Learn past phrasings from this split's queries.")
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="Plain Whoosh instead (stemming analyzer, default BM25F over title and body).",
+)
+@click.option(
+    "--bench",
+    "bench_dir",
+    default=Path("../shared/bench"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the public sets are, when DATA_DIR is not given.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_search(data_dir: Path, split: str, mode: str, history: str | None, as_json: bool) -> None:
-    """Measure search relevance on DATA_DIR (corpus.jsonl, queries-SPLIT.jsonl, qrels-SPLIT.tsv)."""
-    from search.evaluation import evaluate
+def eval_search(
+    data_dir: Path | None,
+    split: str,
+    mode: str | None,
+    history: str | None,
+    baseline: bool,
+    bench_dir: Path,
+    as_json: bool,
+) -> None:
+    """Measure search relevance: on DATA_DIR (corpus.jsonl, queries-SPLIT.jsonl,
+    qrels-SPLIT.tsv), or without it on the public sets found under --bench and the
+    intake set (requests as users word them, against the demo articles)."""
+    from portal.demo.evaluation import intake_collection
+    from search.evaluation import MODES, evaluate, evaluate_collection, load_collection
 
-    for needed in ("corpus.jsonl", f"queries-{split}.jsonl", f"qrels-{split}.tsv"):
+    if data_dir is None:
+        sets = {}
+        for name in PUBLIC_SETS:
+            folder = bench_dir / name
+            if all((folder / f).is_file() for f in _bench_files(split)):
+                sets[name] = load_collection(folder, split, history)
+            elif not as_json:
+                click.echo(f"({folder} has no {split} split: skipped)")
+        sets["intake"] = intake_collection()
+        modes = (mode,) if mode else MODES
+        figures = {
+            name: {
+                run: metrics.as_dict()
+                for run, metrics in evaluate_collection(
+                    collection,
+                    modes,
+                    baseline=baseline,  # type: ignore[arg-type]
+                ).items()
+            }
+            for name, collection in sets.items()
+        }
+        if as_json:
+            click.echo(json.dumps(figures))
+            return
+        click.echo(f"{'set':<10} {'mode':<7} " + " ".join(f"{n:>7}" for n in METRIC_NAMES))
+        for name, runs in figures.items():
+            for run, values in runs.items():
+                row = " ".join(f"{values[n]:>7.3f}" for n in METRIC_NAMES)
+                click.echo(f"{name:<10} {run:<7} {row}  ({values['queries']} queries)")
+        return
+    for needed in _bench_files(split):
         if not (data_dir / needed).is_file():
             raise click.BadParameter(f"{data_dir / needed} does not exist", param_hint="DATA_DIR")
     if history is not None and not (data_dir / f"queries-{history}.jsonl").is_file():
         raise click.BadParameter(
             f"no queries-{history}.jsonl in {data_dir}", param_hint="--history"
         )
-    metrics = evaluate(data_dir, split, mode, history)  # type: ignore[arg-type]
-    figures = metrics.as_dict()
+    mode = mode or "full"
+    metrics = evaluate(data_dir, split, mode, history, baseline=baseline)  # type: ignore[arg-type]
+    values = metrics.as_dict()
     if as_json:
-        click.echo(json.dumps(figures))
+        click.echo(json.dumps(values))
         return
-    click.echo(f"{data_dir.name} {split} ({mode}{', history ' + history if history else ''}):")
-    for name in ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10"):
-        click.echo(f"  {name:<8} {figures[name]:.4f}")
+    what = ", ".join([mode] + ([f"history {history}"] if history else []))
+    what += ", plain Whoosh" if baseline else ""
+    click.echo(f"{data_dir.name} {split} ({what}):")
+    for name in METRIC_NAMES:
+        click.echo(f"  {name:<8} {values[name]:.4f}")
     click.echo(f"  queries  {metrics.queries}   ({metrics.queries_per_second:.0f} queries/s)")
+
+
+def _bench_files(split: str) -> tuple[str, ...]:
+    return ("corpus.jsonl", f"queries-{split}.jsonl", f"qrels-{split}.tsv")
 
 
 @main.command()

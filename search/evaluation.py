@@ -7,8 +7,11 @@ hold ``{"id", "title", "body"}`` objects; ``qrels-SPLIT.tsv`` holds
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import random
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -16,17 +19,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from search.analysis import is_cjk
+from search.baseline import PlainWhoosh
 from search.index import Document, Scope, SearchIndex
 
-Mode = Literal["full", "typing"]
+Mode = Literal["full", "typing", "typo"]
+MODES: tuple[Mode, ...] = ("full", "typing", "typo")
 # Ranked results per query used for MAP; deeper than any metric cut-off here.
 RANKING_DEPTH = 100
 # The suggestion list is judged at the depth of the metrics, not the 5 the UI shows.
 SUGGEST_DEPTH = 10
 MAX_PHRASINGS = 20
+# Typo mode misspells one English word of at least this many letters per query.
+TYPO_MIN_LETTERS = 5
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,36 @@ def typing_prefix(text: str) -> str:
         return stripped[: math.ceil(len(stripped) / 2)]
     words = stripped.split()
     return " ".join(words[: math.ceil(len(words) / 2)])
+
+
+_TYPO_WORD_RE = re.compile(rf"(?<![^\W\d_])[A-Za-z]{{{TYPO_MIN_LETTERS},}}(?![^\W\d_])")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def misspelt(text: str, key: str) -> str:
+    """Return ``text`` with one English word of TYPO_MIN_LETTERS or more letters changed by
+    one edit (a letter dropped, doubled into a wrong one, replaced, or two swapped), the
+    word, the edit and its place drawn from a generator seeded with ``key``; the first
+    letter stays, as in most real typos. Text without such a word is returned unchanged."""
+    words = list(_TYPO_WORD_RE.finditer(text))
+    if not words:
+        return text
+    # A reproducible corruption, not a secret: a seeded generator is what is wanted.
+    rng = random.Random(hashlib.sha256(key.encode("utf-8")).digest())  # noqa: S311
+    match = rng.choice(words)
+    word = match.group()
+    at = rng.randrange(1, len(word))
+    edit = rng.choice(("delete", "insert", "replace", "swap"))
+    if edit == "swap" and word[at - 1].lower() != word[at].lower():
+        wrong = word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
+    elif edit == "delete":
+        wrong = word[:at] + word[at + 1 :]
+    elif edit == "insert":
+        wrong = word[:at] + rng.choice(_LETTERS) + word[at:]
+    else:
+        letter = rng.choice([c for c in _LETTERS if c != word[at].lower()])
+        wrong = word[:at] + letter + word[at + 1 :]
+    return text[: match.start()] + wrong + text[match.end() :]
 
 
 def average_precision(ranking: Sequence[str], relevant: set[str]) -> float:
@@ -190,6 +227,67 @@ def history_phrasings(queries: Iterable[Query], qrels: dict[str, set[str]]) -> d
     return dict(learned)
 
 
+class Ranker(Protocol):
+    """What the evaluation runs queries through: the production index or plain Whoosh."""
+
+    def full(self, text: str, depth: int) -> list[str]:
+        """Return the ids ranked for a whole question (the search page)."""
+        ...
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        """Return the ids ranked for half-typed text (the suggestion list)."""
+        ...
+
+
+class _Production:
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.scope = Scope()
+
+    def full(self, text: str, depth: int) -> list[str]:
+        return [hit.id for hit in self.index.search(text, self.scope, per_page=depth).hits]
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        return [hit.id for hit in self.index.suggest(text, self.scope, limit=depth)]
+
+
+class _Baseline:
+    def __init__(self, plain: PlainWhoosh) -> None:
+        self.plain = plain
+
+    def full(self, text: str, depth: int) -> list[str]:
+        return self.plain.ranking(text, depth)
+
+    def typing(self, text: str, depth: int) -> list[str]:
+        return self.plain.ranking(text, depth)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """An evaluation set: corpus records, queries, judgements and what the index learns."""
+
+    corpus: list[dict[str, str]]
+    queries: list[Query]
+    qrels: dict[str, set[str]]
+    learned: dict[str, list[str]] | None = None
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+def load_collection(
+    data_dir: Path, split: str, history: str | None = None, every: int = 1
+) -> Collection:
+    """Return a ``../shared/bench``-format set; ``every`` > 1 keeps every n-th query."""
+    learned = None
+    if history is not None:
+        learned = history_phrasings(load_queries(data_dir, history), load_qrels(data_dir, history))
+    return Collection(
+        corpus=load_corpus(data_dir),
+        queries=load_queries(data_dir, split)[:: max(1, every)],
+        qrels=load_qrels(data_dir, split),
+        learned=learned,
+    )
+
+
 def evaluate(
     data_dir: Path,
     split: str,
@@ -197,17 +295,38 @@ def evaluate(
     history: str | None = None,
     workdir: Path | None = None,
     every: int = 1,
+    baseline: bool = False,
 ) -> Metrics:
     """Index the corpus with the production schema and run the split's queries through the
-    search path (full) or the suggestion path on half-typed queries (typing).
+    search path (full), the suggestion path on half-typed queries (typing) or the search
+    path with one word misspelt (typo); plain Whoosh instead when ``baseline``.
 
     ``every`` > 1 runs only every n-th query (a quicker, fixed sample for tests)."""
-    queries = load_queries(data_dir, split)[:: max(1, every)]
-    qrels = load_qrels(data_dir, split)
-    learned = None
-    if history is not None:
-        learned = history_phrasings(load_queries(data_dir, history), load_qrels(data_dir, history))
-    return _run(load_corpus(data_dir), queries, qrels, mode, learned, workdir)
+    collection = load_collection(data_dir, split, history, every)
+    return evaluate_collection(collection, (mode,), workdir, baseline)[mode]
+
+
+def evaluate_collection(
+    collection: Collection,
+    modes: Sequence[Mode] = MODES,
+    workdir: Path | None = None,
+    baseline: bool = False,
+) -> dict[Mode, Metrics]:
+    """Index the collection once and return the metrics of each of ``modes``."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        if baseline:
+            plain = PlainWhoosh(Path(tmp) / "plain", collection.corpus)
+            try:
+                return _run_modes(_Baseline(plain), collection, modes)
+            finally:
+                plain.close()
+        index = SearchIndex.open(Path(tmp) / "index")
+        try:
+            index.rebuild(documents(collection.corpus, collection.learned), 0)
+            index.set_synonyms(collection.synonyms)
+            return _run_modes(_Production(index), collection, modes)
+        finally:
+            index.close()
 
 
 def evaluate_history_halves(
@@ -223,33 +342,35 @@ def evaluate_history_halves(
     qrels = load_qrels(data_dir, split)
     past, judged = queries[0::2], queries[1::2]
     corpus = load_corpus(data_dir)
-    without = _run(corpus, judged, qrels, mode, None, workdir)
+    without = evaluate_collection(Collection(corpus, judged, qrels), (mode,), workdir)[mode]
     learned = history_phrasings(past, qrels)
-    return without, _run(corpus, judged, qrels, mode, learned, workdir)
+    with_history = Collection(corpus, judged, qrels, learned)
+    return without, evaluate_collection(with_history, (mode,), workdir)[mode]
 
 
-def _run(
-    corpus: list[dict[str, str]],
-    queries: Sequence[Query],
-    qrels: dict[str, set[str]],
-    mode: Mode,
-    learned: dict[str, list[str]] | None,
-    workdir: Path | None,
-) -> Metrics:
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        index = SearchIndex.open(Path(tmp) / "index")
-        try:
-            index.rebuild(documents(corpus, learned), 0)
-            scope = Scope()
-            rankings: dict[str, Sequence[str]] = {}
-            started = time.perf_counter()
-            for query in queries:
-                if mode == "typing":
-                    hits = index.suggest(typing_prefix(query.text), scope, limit=SUGGEST_DEPTH + 1)
-                else:
-                    hits = index.search(query.text, scope, per_page=RANKING_DEPTH).hits
-                rankings[query.id] = [h.id for h in hits if h.id != query.id]
-            seconds = time.perf_counter() - started
-        finally:
-            index.close()
-    return score(rankings, qrels, seconds)
+def query_text(query: Query, mode: Mode) -> str:
+    """Return what a query asks in ``mode``: whole, half-typed, or with one typo."""
+    if mode == "typing":
+        return typing_prefix(query.text)
+    if mode == "typo":
+        return misspelt(query.text, query.id)
+    return query.text
+
+
+def _run_modes(
+    ranker: Ranker, collection: Collection, modes: Sequence[Mode]
+) -> dict[Mode, Metrics]:
+    results: dict[Mode, Metrics] = {}
+    for mode in modes:
+        rankings: dict[str, Sequence[str]] = {}
+        started = time.perf_counter()
+        for query in collection.queries:
+            text = query_text(query, mode)
+            if mode == "typing":
+                ranked = ranker.typing(text, SUGGEST_DEPTH + 1)
+            else:
+                ranked = ranker.full(text, RANKING_DEPTH)
+            rankings[query.id] = [doc_id for doc_id in ranked if doc_id != query.id]
+        seconds = time.perf_counter() - started
+        results[mode] = score(rankings, collection.qrels, seconds)
+    return results

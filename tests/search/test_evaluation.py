@@ -5,12 +5,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rapidfuzz.distance import Levenshtein
 
 from portal.cli import main
+from search.baseline import PlainWhoosh
 from search.evaluation import (
+    MODES,
     average_precision,
     evaluate,
+    evaluate_collection,
     evaluate_history_halves,
+    load_collection,
+    load_corpus,
+    misspelt,
     ndcg_at,
     precision_at,
     recall_at,
@@ -45,6 +52,19 @@ def test_typing_cuts_half_the_words_or_half_the_chinese_characters_rounded_up():
     assert typing_prefix("打印机连不上") == "打印机"
     assert typing_prefix("还款银行怎么更换") == "还款银行"
     assert typing_prefix("我要还款") == "我要"
+
+
+def test_typo_mode_misspells_one_long_english_word_by_one_edit_the_same_way_every_time():
+    text = "outlook not receiving mail"
+    wrong = misspelt(text, "q1")
+    assert wrong == misspelt(text, "q1")
+    changed = [(a, b) for a, b in zip(text.split(), wrong.split(), strict=True) if a != b]
+    assert len(changed) == 1
+    right, typo = changed[0]
+    assert len(right) >= 5 and right[0] == typo[0]
+    assert Levenshtein.distance(right, typo) == 1 or sorted(right) == sorted(typo)
+    # Nothing to misspell: short words and Chinese stay as typed.
+    assert misspelt("vpn 打印机连不上", "q2") == "vpn 打印机连不上"
 
 
 @pytest.fixture
@@ -114,6 +134,34 @@ def test_history_halves_learn_from_one_half_and_judge_the_other(tiny):
     assert without.mrr == with_history.mrr == 0
 
 
+def test_plain_whoosh_ranks_the_tiny_data_too_but_knows_no_chinese_words(tiny):
+    metrics = evaluate(tiny, "dev", baseline=True)
+    assert metrics.queries == 3
+    # Its analyzer keeps "VPN 无法连接" as "vpn" and one unsegmented Chinese token.
+    ranking = PlainWhoosh(tiny / "plain", load_corpus(tiny)).ranking("无法连接", 10)
+    assert ranking == []
+    assert metrics.p_at_1 == 1
+
+
+def test_the_command_compares_with_plain_whoosh(tiny):
+    result = CliRunner().invoke(main, ["eval-search", str(tiny), "--baseline", "--mode", "typing"])
+    assert result.exit_code == 0, result.output
+    assert "typing, plain Whoosh" in result.output
+
+
+def test_without_a_folder_the_command_runs_every_set_it_finds_in_every_mode(tmp_path, tiny):
+    bench = tmp_path / "bench"
+    (bench / "stackfaq").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries-dev.jsonl", "qrels-dev.tsv"):
+        (bench / "stackfaq" / name).write_bytes((tiny / name).read_bytes())
+    result = CliRunner().invoke(main, ["eval-search", "--bench", str(bench), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert "bq" not in figures
+    assert figures["stackfaq"]["full"]["MRR"] == 1
+    assert set(figures["stackfaq"]) == set(MODES)
+
+
 def _bench(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not (BENCH / name).is_dir(), reason="../shared/bench is not present")
 
@@ -143,3 +191,10 @@ def test_chinese_relevance_on_bq_dev_stays_above_the_baseline():
 def test_chinese_suggestions_on_half_typed_bq_dev_stay_above_the_baseline():
     metrics = evaluate(BENCH / "bq", "dev", "typing", every=2)
     assert metrics.mrr >= BQ_TYPING_MRR
+
+
+@_bench("stackfaq")
+def test_one_typo_per_stackfaq_dev_query_keeps_nine_tenths_of_the_relevance():
+    collection = load_collection(BENCH / "stackfaq", "dev", every=2)
+    figures = evaluate_collection(collection, ("full", "typo"))
+    assert figures["typo"].mrr >= 0.9 * figures["full"].mrr
