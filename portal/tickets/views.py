@@ -21,6 +21,7 @@ from portal.db import get_session
 from portal.i18n import locale_code
 from portal.kb.views import page_number
 from portal.tickets import service
+from portal.tickets.clocks import ticket_clocks
 from portal.tickets.forms import (
     AssignForm,
     EscalateForm,
@@ -176,6 +177,7 @@ def show(ticket_id: int) -> ResponseReturnValue:
         reply_form=ReplyForm(),
         status_form=status_form,
         resolve_form=resolve_form,
+        clocks=ticket_clocks(get_session(), ticket, utcnow()),
         **staff_forms,
     )
 

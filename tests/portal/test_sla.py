@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.admin.settings import DEFAULT_CALENDAR
+from portal.auth.models import Role
+from portal.tickets.models import Status
 from portal.tickets.sla import (
     Calendar,
     NoWorkingTime,
@@ -150,3 +152,36 @@ def test_a_calendar_without_working_days_says_so():
     never = Calendar(zone=SHANGHAI, days=frozenset(), public_holidays=False)
     with pytest.raises(NoWorkingTime):
         add_business_minutes(never, sh(2026, 12, 7, 9, 0), 30)
+
+
+def test_the_ticket_page_shows_due_times_that_pause_while_waiting_on_the_user(
+    db, client, login, make_user, make_ticket
+):
+    from portal.tickets import service
+    from portal.tickets.clocks import ticket_clocks, waiting_pauses
+
+    requester = make_user()
+    tech = make_user(Role.TECHNICIAN)
+    ticket = make_ticket(requester)  # P3: 4 h to first response, 24 h to resolution
+    clocks = ticket_clocks(db, ticket, ticket.created_at)
+    assert clocks["response"].due_at == add_business_minutes(DESK, ticket.created_at, 240)
+    assert clocks["resolution"].due_at == add_business_minutes(DESK, ticket.created_at, 1440)
+
+    service.move(ticket, Status.WAITING, db.merge(tech), "Which printer?")
+    db.commit()
+    (pause,) = waiting_pauses(ticket)
+    assert pause.end is None
+    clocks = ticket_clocks(db, ticket, ticket.updated_at)
+    assert clocks["response"].met_at is not None and not clocks["response"].breached
+    assert clocks["resolution"].due_at is None  # held while waiting
+
+    login(requester)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Paused while waiting on the requester" in page
+    db.rollback()  # end the read snapshot taken before the request
+    service.add_reply(ticket, db.merge(requester), "The one on floor 3.")
+    db.commit()
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "business hours left" in page or "overdue by" in page
+    zh = client.get(f"/tickets/{ticket.id}", headers={"Accept-Language": "zh-CN"})
+    assert "解决期限" in zh.get_data(as_text=True)
