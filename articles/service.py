@@ -184,3 +184,17 @@ def get_article(session: Session, article_id: int) -> Article:
     if article is None:
         raise ArticleNotFound(f"No article {article_id}.")
     return article
+
+
+def categories_to_choose(session: Session, keep_id: int | None = None) -> list[Category]:
+    """Return the categories a new request or article may be filed under, in order.
+
+    A retired category is left out, except ``keep_id``: what is already in it may stay.
+    """
+    return list(
+        session.scalars(
+            select(Category)
+            .where((Category.retired.is_(False)) | (Category.id == keep_id))
+            .order_by(Category.position, Category.id)
+        )
+    )

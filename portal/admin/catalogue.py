@@ -14,11 +14,12 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from articles.drafting import slugify
 from articles.models import Category
 from portal.admin.models import SettingChange
+from portal.admin.settings import recorded_changes
 from portal.auth.models import User
 from portal.tickets.models import CategoryRoute, SupportGroup
 
@@ -277,12 +278,4 @@ def retire_group(
 
 def catalogue_history(session: Session, prefix: str, limit: int = 50) -> list[SettingChange]:
     """Return the latest recorded changes whose key starts with ``prefix``, newest first."""
-    return list(
-        session.scalars(
-            select(SettingChange)
-            .where(SettingChange.key.startswith(prefix))
-            .options(selectinload(SettingChange.actor))
-            .order_by(SettingChange.id.desc())
-            .limit(limit)
-        )
-    )
+    return recorded_changes(session, SettingChange.key.startswith(prefix), limit)

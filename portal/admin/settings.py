@@ -295,17 +295,22 @@ def change(
     return True
 
 
-def history(session: Session, limit: int = 50) -> list[SettingChange]:
-    """Return the latest setting changes, newest first, with who made them."""
+def recorded_changes(session: Session, which: Any, limit: int = 50) -> list[SettingChange]:
+    """Return the latest recorded changes matching the condition ``which``, newest first."""
     return list(
         session.scalars(
             select(SettingChange)
-            .where(SettingChange.key.in_(SPECS))
+            .where(which)
             .options(selectinload(SettingChange.actor))
             .order_by(SettingChange.id.desc())
             .limit(limit)
         ).all()
     )
+
+
+def history(session: Session, limit: int = 50) -> list[SettingChange]:
+    """Return the latest setting changes, newest first, with who made them."""
+    return recorded_changes(session, SettingChange.key.in_(SPECS), limit)
 
 
 def differences(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -39,9 +40,12 @@ from portal.i18n import locale_code
 from portal.intake.models import Deflection
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
 from portal.tickets.models import SupportGroup, Ticket
+from portal.tickets.routing import active_groups, active_staff
 from portal.tickets.workflow import IMPACTS, URGENCIES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+Row = TypeVar("Row")
 
 
 @bp.get("/")
@@ -209,9 +213,8 @@ def save_settings(section: str) -> ResponseReturnValue:
 
 
 def _group_choices(form: CategoryForm, locale: str) -> None:
-    groups = [g for g in catalogue.ordered_groups(get_session()) if not g.retired]
     form.group.choices = [SelectChoice("", _("No group"))] + [
-        SelectChoice(str(g.id), g.name(locale)) for g in groups
+        SelectChoice(str(g.id), g.name(locale)) for g in active_groups(get_session())
     ]
 
 
@@ -279,18 +282,27 @@ def add_category() -> ResponseReturnValue:
     return redirect(url_for("admin.categories"))
 
 
-def _category(category_id: int) -> Category:
-    category = get_session().get(Category, category_id)
-    if category is None:
+def _found(model: type[Row], row_id: int) -> Row:
+    """Return the row of ``model`` with ``row_id``; 404 when there is none."""
+    row = get_session().get(model, row_id)
+    if row is None:
         abort(404)
-    return category
+    return row
+
+
+def _retired_flag(refusal: str) -> bool:
+    """Read the retire buttons' value ("1" retire, "0" use again); 400 with ``refusal``."""
+    retired = request.form.get("retired")
+    if retired not in ("0", "1"):
+        abort(400, description=refusal)
+    return retired == "1"
 
 
 @bp.post("/categories/<int:category_id>")
 @role_required(Role.ADMIN)
 def update_category(category_id: int) -> ResponseReturnValue:
     """Rename a category or route it to another group."""
-    category = _category(category_id)
+    category = _found(Category, category_id)
     form = CategoryForm(prefix=f"c{category.id}")
     _group_choices(form, locale_code())
     if not form.validate_on_submit():
@@ -319,7 +331,7 @@ def update_category(category_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def move_category(category_id: int) -> ResponseReturnValue:
     """Move a category one place up or down in every list of categories."""
-    category = _category(category_id)
+    category = _found(Category, category_id)
     direction = request.form.get("direction")
     if direction not in ("up", "down"):
         abort(400, description=_("Move a category up or down."))
@@ -333,28 +345,16 @@ def move_category(category_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def retire_category(category_id: int) -> ResponseReturnValue:
     """Retire a category, or bring a retired one back."""
-    category = _category(category_id)
-    retired = request.form.get("retired")
-    if retired not in ("0", "1"):
-        abort(400, description=_("Say whether to retire the category or bring it back."))
+    category = _found(Category, category_id)
+    retired = _retired_flag(_("Say whether to retire the category or bring it back."))
     db = get_session()
-    catalogue.retire_category(db, category, retired == "1", current_user.id)
+    catalogue.retire_category(db, category, retired, current_user.id)
     db.commit()
-    if retired == "1":
+    if retired:
         flash(_("Retired: new requests and articles can no longer choose it."), "info")
     else:
         flash(_("The category is in use again."), "info")
     return redirect(url_for("admin.categories"))
-
-
-def _staff() -> list[User]:
-    return list(
-        get_session().scalars(
-            select(User)
-            .where(User.role.in_((Role.TECHNICIAN, Role.ADMIN)), User.active.is_(True))
-            .order_by(User.display_name)
-        )
-    )
 
 
 def _member_choices(form: GroupForm, staff: list[User], group: SupportGroup | None) -> None:
@@ -368,7 +368,7 @@ def _groups_page(
     add_form: GroupForm | None = None, error: str | None = None, status: int = 200
 ) -> ResponseReturnValue:
     db = get_session()
-    staff = _staff()
+    staff = active_staff(get_session())
     groups = catalogue.ordered_groups(db)
     rows = []
     for group in groups:
@@ -419,7 +419,7 @@ def _group_values(form: GroupForm) -> tuple[Names, int, bool, list[int]]:
 def add_group() -> ResponseReturnValue:
     """Add a support group."""
     form = GroupForm()
-    _member_choices(form, _staff(), None)
+    _member_choices(form, active_staff(get_session()), None)
     if not form.validate_on_submit():
         return _groups_page(form, _("Check the fields marked below."), 422)
     db = get_session()
@@ -433,20 +433,13 @@ def add_group() -> ResponseReturnValue:
     return redirect(url_for("admin.groups"))
 
 
-def _group(group_id: int) -> SupportGroup:
-    group = get_session().get(SupportGroup, group_id)
-    if group is None:
-        abort(404)
-    return group
-
-
 @bp.post("/groups/<int:group_id>")
 @role_required(Role.ADMIN)
 def update_group(group_id: int) -> ResponseReturnValue:
     """Rename a group, change its line, assignment rule or members."""
-    group = _group(group_id)
+    group = _found(SupportGroup, group_id)
     form = GroupForm(prefix=f"g{group.id}")
-    _member_choices(form, _staff(), group)
+    _member_choices(form, active_staff(get_session()), group)
     if not form.validate_on_submit():
         return _groups_page(
             error=_("Give both names, a support line from 1 to 5 and members from the list."),
@@ -467,12 +460,10 @@ def update_group(group_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def retire_group(group_id: int) -> ResponseReturnValue:
     """Retire a group (its categories route nowhere until changed), or bring it back."""
-    group = _group(group_id)
-    retired = request.form.get("retired")
-    if retired not in ("0", "1"):
-        abort(400, description=_("Say whether to retire the group or bring it back."))
+    group = _found(SupportGroup, group_id)
+    retired = _retired_flag(_("Say whether to retire the group or bring it back."))
     db = get_session()
-    catalogue.retire_group(db, group, retired == "1", current_user.id)
+    catalogue.retire_group(db, group, retired, current_user.id)
     db.commit()
-    flash(_("Group retired.") if retired == "1" else _("The group is in use again."), "info")
+    flash(_("Group retired.") if retired else _("The group is in use again."), "info")
     return redirect(url_for("admin.groups"))

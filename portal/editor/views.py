@@ -18,6 +18,7 @@ from articles.rendering import render_markdown
 from articles.service import (
     MAX_TITLE_CHARS,
     ArticleFields,
+    categories_to_choose,
     change_state,
     create_article,
     learn_phrasing,
@@ -51,12 +52,10 @@ def _form(article: Article | None = None) -> ArticleForm:
     form = ArticleForm(obj=article)
     if article is None:
         del form.note  # a new article has no revision to describe
-    categories = get_session().scalars(select(Category).order_by(Category.position)).all()
     locale = locale_code()
     current = article.category_id if article is not None else None
-    # A retired category takes no new articles; one already in it may stay.
     form.category.choices = [SelectChoice("", "—")] + [
-        SelectChoice(c.slug, c.name(locale)) for c in categories if not c.retired or c.id == current
+        SelectChoice(c.slug, c.name(locale)) for c in categories_to_choose(get_session(), current)
     ]
     if article is not None and request.method == "GET":
         form.category.data = article.category.slug if article.category else ""

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category
-from articles.service import learn_phrasing
+from articles.service import categories_to_choose, learn_phrasing
 from portal.auth.models import User
 from portal.db import get_session
 from portal.i18n import locale_code
@@ -39,12 +39,9 @@ def _user_key() -> str:
 def request_form() -> RequestForm:
     """Return the request form with the category choices in the UI language."""
     form = RequestForm()
-    categories = get_session().scalars(
-        select(Category).where(Category.retired.is_(False)).order_by(Category.position)
-    )
     locale = locale_code()
     form.category.choices = [SelectChoice("", _("Not sure"))] + [
-        SelectChoice(c.slug, c.name(locale)) for c in categories
+        SelectChoice(c.slug, c.name(locale)) for c in categories_to_choose(get_session())
     ]
     if request.method == "GET" and not form.contact.data:
         form.contact.data = current_user.email or current_user.phone
@@ -68,9 +65,7 @@ def new_request() -> ResponseReturnValue:
         form.subject.data = request.args["q"][:200]
     if form.validate_on_submit():
         db = get_session()
-        category = db.scalar(
-            select(Category).where(Category.slug == form.category.data, Category.retired.is_(False))
-        )
+        category = db.scalar(select(Category).where(Category.slug == form.category.data))
         requester = db.get(User, current_user.id)
         assert requester is not None
         ticket = open_ticket(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.auth.models import User
+from portal.auth.models import Role, User
 from portal.tickets.models import CategoryRoute, SupportGroup, Ticket
 from portal.tickets.workflow import OPEN_STATUSES
 
@@ -41,13 +41,29 @@ def least_loaded(session: Session, group: SupportGroup) -> User | None:
     return min(members, key=lambda m: (counts.get(m.id, 0), m.id))
 
 
-def escalation_targets(session: Session, group: SupportGroup | None) -> list[SupportGroup]:
-    """Return the active groups of a higher support line than ``group`` (all when None)."""
-    line = group.line if group is not None else 0
+def active_groups(session: Session) -> list[SupportGroup]:
+    """Return the groups not retired, by line, then the order admins gave them."""
     return list(
         session.scalars(
             select(SupportGroup)
-            .where(SupportGroup.line > line, SupportGroup.retired.is_(False))
+            .where(SupportGroup.retired.is_(False))
             .order_by(SupportGroup.line, SupportGroup.position, SupportGroup.id)
         )
     )
+
+
+def active_staff(session: Session) -> list[User]:
+    """Return the technicians and admins who can sign in, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role.in_((Role.TECHNICIAN, Role.ADMIN)), User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def escalation_targets(session: Session, group: SupportGroup | None) -> list[SupportGroup]:
+    """Return the active groups of a higher support line than ``group`` (all when None)."""
+    line = group.line if group is not None else 0
+    return [g for g in active_groups(session) if g.line > line]

@@ -141,10 +141,17 @@ def route(session: Session, ticket: Ticket) -> None:
     if group is None or group is ticket.group:
         return
     set_group(ticket, group, None)
-    if ticket.assignee is None and group.auto_assign:
-        member = least_loaded(session, group)
-        if member is not None:
-            assign(ticket, member, None)
+    if ticket.assignee is None:
+        _assign_automatically(session, ticket, group)
+
+
+def _assign_automatically(session: Session, ticket: Ticket, group: SupportGroup) -> bool:
+    """Give the ticket to the group's least-loaded member if the group assigns automatically;
+    return whether it did (the desk is the actor)."""
+    member = least_loaded(session, group) if group.auto_assign else None
+    if member is not None:
+        assign(ticket, member, None)
+    return member is not None
 
 
 def set_group(
@@ -185,11 +192,8 @@ def reassign(
     """Give the ticket to exactly ``group`` and ``assignee`` (None: none); with no one named,
     a group that assigns automatically picks its member with the fewest open tickets."""
     set_group(ticket, group, actor, reason)
-    if assignee is None and group is not None and group.auto_assign:
-        member = least_loaded(session, group)
-        if member is not None:
-            assign(ticket, member, None)
-            return
+    if assignee is None and group is not None and _assign_automatically(session, ticket, group):
+        return
     assign(ticket, assignee, actor, reason)
 
 

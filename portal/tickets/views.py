@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category, utcnow
-from articles.service import learn_phrasing
+from articles.service import categories_to_choose, learn_phrasing
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
@@ -40,7 +40,7 @@ from portal.tickets.models import (
     TicketEvent,
     group_members,
 )
-from portal.tickets.routing import escalation_targets
+from portal.tickets.routing import active_groups, active_staff, escalation_targets
 from portal.tickets.workflow import OPEN_STATUSES, TransitionRefused, allowed_targets
 
 bp = Blueprint("tickets", __name__)
@@ -183,11 +183,9 @@ def show(ticket_id: int) -> ResponseReturnValue:
 
 
 def _category_choices(ticket: Ticket) -> list[SelectChoice]:
-    categories = get_session().scalars(select(Category).order_by(Category.position, Category.id))
     return [SelectChoice("", _("Not sure"))] + [
         SelectChoice(str(c.id), c.name(locale_code()))
-        for c in categories
-        if not c.retired or c.id == ticket.category_id
+        for c in categories_to_choose(get_session(), ticket.category_id)
     ]
 
 
@@ -199,16 +197,6 @@ def _fields_form(ticket: Ticket, **kwargs: Any) -> FieldsForm:
     return form
 
 
-def _active_groups() -> list[SupportGroup]:
-    return list(
-        get_session().scalars(
-            select(SupportGroup)
-            .where(SupportGroup.retired.is_(False))
-            .order_by(SupportGroup.line, SupportGroup.position, SupportGroup.id)
-        )
-    )
-
-
 def _group_label(group: SupportGroup) -> str:
     return _("%(name)s (line %(line)s)", name=group.name(locale_code()), line=group.line)
 
@@ -216,15 +204,10 @@ def _group_label(group: SupportGroup) -> str:
 def _assign_form(ticket: Ticket, **kwargs: Any) -> AssignForm:
     form = AssignForm(**kwargs)
     form.group.choices = [SelectChoice("", _("No group"))] + [
-        SelectChoice(str(g.id), _group_label(g)) for g in _active_groups()
+        SelectChoice(str(g.id), _group_label(g)) for g in active_groups(get_session())
     ]
-    staff = get_session().scalars(
-        select(User)
-        .where(User.role.in_((Role.TECHNICIAN, Role.ADMIN)), User.active.is_(True))
-        .order_by(User.display_name)
-    )
     form.assignee.choices = [SelectChoice("", _("Nobody (the group's queue)"))] + [
-        SelectChoice(str(u.id), u.display_name) for u in staff
+        SelectChoice(str(u.id), u.display_name) for u in active_staff(get_session())
     ]
     if kwargs.get("formdata", True) is None:
         form.group.data = str(ticket.group_id or "")

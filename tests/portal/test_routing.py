@@ -181,6 +181,16 @@ def test_an_admin_adds_renames_reorders_and_retires_a_category(admin_client, db,
     # Retired: the request form no longer offers it, and refuses it if sent anyway.
     page = admin_client.get("/requests/new").get_data(as_text=True)
     assert 'value="printing"' not in page
+    request = {
+        "subject": "Scanner jams",
+        "symptom": "Paper jams.",
+        "started": "",
+        "impact": "me",
+        "urgency": "low",
+        "contact": "ext. 1",
+        "category": "printing",
+    }
+    assert admin_client.post("/requests/new", request).status_code == 422
     keys = [
         c.key
         for c in db.scalars(select(SettingChange).order_by(SettingChange.id))
