@@ -39,10 +39,14 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 
-    from portal import db, i18n, indexer, security
+    from portal import db, i18n, indexer, jobs, security
     from portal.auth import init_app as init_auth
+    from portal.tickets import notifications
 
     db.init_app(app, on_outbox=lambda: indexer.poke(app))
+    jobs.init_app(app)
+    for factory in ("solveloop.sessions", "solveloop.write_sessions"):
+        notifications.watch(app.extensions[factory], on_mail=jobs.jobs_of(app).poke_mail)
     indexer.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
@@ -52,9 +56,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from portal.editor.views import bp as editor_bp
     from portal.intake.views import bp as intake_bp
     from portal.kb.views import bp as kb_bp
+    from portal.tickets.notification_views import bp as notifications_bp
     from portal.tickets.views import bp as tickets_bp
 
-    for blueprint in (kb_bp, intake_bp, tickets_bp, editor_bp, admin_bp):
+    for blueprint in (kb_bp, intake_bp, tickets_bp, notifications_bp, editor_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors

@@ -358,15 +358,31 @@ def _bench_files(split: str) -> tuple[str, ...]:
 
 
 @main.command()
+@click.option(
+    "--threads", default=2, show_default=True, type=click.IntRange(min=1), help="Job threads."
+)
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Do not follow the index outbox here (another process on this node does).",
+)
 @pass_context
-def worker(ctx: Context) -> None:
-    """Apply the index outbox continuously (production; set INDEXER_THREAD = False in the web)."""
-    indexer = ctx.app.extensions["solveloop.indexer"]
-    interval = float(ctx.app.config["INDEXER_POLL_SECONDS"])
-    click.echo("Indexer running; Ctrl-C stops it.")
-    try:
-        while True:
-            indexer.apply_pending(wait=True)
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        click.echo("Indexer stopped.")
+def worker(ctx: Context, threads: int, no_index: bool) -> None:
+    """Run the background jobs (mail, service-level sweeps, reminders, auto-close) and this
+    node's index outbox follower; production runs it under systemd and sets
+    JOBS_IN_PROCESS = False and INDEXER_THREAD = False for the web processes."""
+    from portal.indexer import IndexerThread, recovery_of
+    from portal.jobs import jobs_of
+
+    app = ctx.app
+    if not no_index:
+        follower = IndexerThread(
+            app.extensions["solveloop.indexer"],
+            app.extensions["solveloop.synonyms"],
+            float(app.config["INDEXER_POLL_SECONDS"]),
+            recovery_of(app),
+        )
+        follower.ensure_running()
+    click.echo(f"Worker running with {threads} job threads; Ctrl-C stops it.")
+    jobs_of(app).consumer_for(threads).run()
+    click.echo("Worker stopped.")

@@ -36,6 +36,26 @@ DEFAULTS: dict[str, Any] = {
     "INDEXER_POLL_SECONDS": 0.5,
     "SEARCH_PER_PAGE": 10,
     "SUGGEST_LIMIT": 5,
+    # Where links in mail point: the portal's address as users reach it.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Outgoing mail. With no SMTP host, mail goes to the instance's mailbox folder
+    # (a Maildir, MAILBOX_PATH or instance/mailbox) and admins read it under Outgoing mail.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_SECURITY": "none",  # "none", "starttls" or "ssl"
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_TIMEOUT": 20,
+    "MAILBOX_PATH": None,
+    # The sender; empty uses the desk's address from the settings page.
+    "MAIL_FROM": "",
+    "MAIL_FROM_NAME": "Service desk",
+    # Background jobs (mail, service-level sweeps, reminders, auto-close) on Huey: its
+    # SQLite store in the instance folder, or a redis:// address for several nodes.
+    "JOBS_URL": "",
+    # Run the job consumer in a thread of one web process (the demo); production runs
+    # `solveloop worker` instead and switches this off.
+    "JOBS_IN_PROCESS": True,
 }
 
 

@@ -6,6 +6,7 @@ from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
 from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.notifications import Notification
 
 metadata = Base.metadata
 
@@ -16,6 +17,7 @@ __all__ = [
     "Category",
     "Deflection",
     "IndexOutbox",
+    "Notification",
     "Phrasing",
     "Revision",
     "SearchLog",

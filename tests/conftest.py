@@ -94,6 +94,7 @@ def app_config(database_url: str) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
         "INDEXER_THREAD": False,
+        "JOBS_IN_PROCESS": False,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 

@@ -38,8 +38,11 @@ from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
 from portal.intake.models import Deflection
+from portal.jobs import jobs_of
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
+from portal.tickets import mail_out
 from portal.tickets.models import SupportGroup, Ticket
+from portal.tickets.notifications import MailStatus, Notification
 from portal.tickets.routing import active_groups, active_staff
 from portal.tickets.workflow import IMPACTS, URGENCIES
 
@@ -467,3 +470,54 @@ def retire_group(group_id: int) -> ResponseReturnValue:
     db.commit()
     flash(_("Group retired.") if retired else _("The group is in use again."), "info")
     return redirect(url_for("admin.groups"))
+
+
+@bp.get("/mail")
+@role_required(Role.ADMIN)
+def outgoing_mail() -> ResponseReturnValue:
+    """Mail sent and waiting to be sent: status, attempts and the last error, newest first."""
+    raw = request.args.get("status", "")
+    statuses = {s.value: s for s in MailStatus if s is not MailStatus.NONE}
+    if raw and raw not in statuses:
+        abort(400, description=_("Unknown mail status."))
+    db = get_session()
+    return render_template(
+        "admin/mail.html",
+        mails=mail_out.outgoing(db, statuses.get(raw)),
+        status=raw,
+        statuses=list(statuses),
+        transport="smtp" if current_app.config.get("SMTP_HOST") else "mailbox",
+        mailbox=str(mail_out.mailbox_path(current_app)),
+    )
+
+
+@bp.get("/mail/<int:notification_id>")
+@role_required(Role.ADMIN)
+def mail_message(notification_id: int) -> ResponseReturnValue:
+    """One notification's mail as its recipient reads it (the text part)."""
+    db = get_session()
+    notification = _found(Notification, notification_id)
+    if notification.mail_status is MailStatus.NONE:
+        abort(404)
+    message = mail_out.build(current_app, db, notification)
+    body = message.get_body(("plain",))
+    return render_template(
+        "admin/mail_message.html",
+        notification=notification,
+        message=message,
+        text=body.get_content() if body is not None else "",
+    )
+
+
+@bp.post("/mail/<int:notification_id>/retry")
+@role_required(Role.ADMIN)
+def retry_mail(notification_id: int) -> ResponseReturnValue:
+    """Send a failed mail again."""
+    db = get_session()
+    notification = _found(Notification, notification_id)
+    if not mail_out.retry(db, notification):
+        abort(422, description=_("Only a failed mail can be sent again."))
+    db.commit()
+    jobs_of(current_app).poke_mail()
+    flash(_("The mail will be sent again."), "info")
+    return redirect(url_for("admin.outgoing_mail", status="failed"))

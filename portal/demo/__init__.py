@@ -58,6 +58,9 @@ DEMO_USERS = (
     ("admin", "Desk Admin", Role.ADMIN, "servicedesk@corp.example.com", "ext. 1000"),
 )
 
+# Demo people who read the portal and their mail in Chinese.
+DEMO_LOCALES = {"zhangwei": "zh_CN", "lina": "zh_CN"}
+
 
 @dataclass(frozen=True)
 class DemoArticle:
@@ -109,6 +112,7 @@ def _users(session: Session, accounts_file: Path) -> tuple[dict[str, User], list
         password = secrets.token_urlsafe(9)
         user = users.get(username) or User(username=username)
         user.display_name, user.role, user.email, user.phone = name, role, email, phone
+        user.locale = DEMO_LOCALES.get(username, "")
         user.set_password(password)
         session.add(user)
         users[username] = user
@@ -212,6 +216,8 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
             )
         if target is Status.CLOSED:
             tickets.confirm_fix(ticket, requester)
+            if entry.get("rating"):
+                tickets.rate(ticket, requester, entry["rating"], entry.get("rating_comment", ""))
 
 
 # Synonym groups an admin would start with: users ask in one language, articles answer in

@@ -121,3 +121,21 @@ class EscalateForm(StrictForm):
 
     group = SelectField(_l("To the group"), coerce=str, validators=[DataRequired()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class RatingForm(StrictForm):
+    """The requester's rating of the service on a closed ticket."""
+
+    score = SelectField(
+        _l("How satisfied are you with how your request was handled?"),
+        choices=[
+            SelectChoice("5", _l("5 — very satisfied")),
+            SelectChoice("4", _l("4 — satisfied")),
+            SelectChoice("3", _l("3 — neither")),
+            SelectChoice("2", _l("2 — dissatisfied")),
+            SelectChoice("1", _l("1 — very dissatisfied")),
+        ],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(_l("Anything to add? (optional)"), validators=[Length(max=2000)])
+    token = HiddenField()

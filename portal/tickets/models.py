@@ -157,6 +157,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The requester's rating of the service after closing: 1-5 (None: not rated).
+    rating: Mapped[int | None] = mapped_column(Integer)
 
     category: Mapped[Category | None] = relationship()
     group: Mapped[SupportGroup | None] = relationship()

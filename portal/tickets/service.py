@@ -248,6 +248,10 @@ def move(
         ticket.closed_at = event.created_at
     if source is Status.RESOLVED and target is Status.IN_PROGRESS:
         ticket.reopen_count += 1
+    if target is Status.WAITING:
+        _record(ticket, EventKind.SLA_PAUSED, None, internal=True)
+    elif source is Status.WAITING:
+        _record(ticket, EventKind.SLA_RESUMED, None, internal=True)
     return event
 
 
@@ -380,6 +384,50 @@ def confirm_fix(ticket: Ticket, requester: User) -> None:
 def reopen(ticket: Ticket, requester: User, comment: str) -> None:
     """The requester says the fix did not work: back into progress, with their comment."""
     move(ticket, Status.IN_PROGRESS, requester, body=comment, kind=EventKind.USER_REOPENED)
+
+
+def record_service_level(
+    ticket: Ticket, kind: EventKind, clock: str, due_at: datetime | None
+) -> TicketEvent:
+    """Record a service-level warning or breach of the ``clock`` ("response" or
+    "resolution") due at ``due_at``; the desk is the actor."""
+    if kind not in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
+        raise ValueError(f"{kind} is not a service-level event")
+    due = due_at.isoformat() if due_at is not None else None
+    return _record(
+        ticket, kind, None, internal=True, clock=clock, due=due, priority=ticket.priority
+    )
+
+
+def remind(ticket: Ticket, closes_at: datetime) -> TicketEvent:
+    """Record that the requester was reminded to confirm the fix before ``closes_at``."""
+    return _record(ticket, EventKind.REMINDER_SENT, None, closes=closes_at.isoformat())
+
+
+def auto_close(ticket: Ticket) -> TicketEvent:
+    """Close a resolved ticket the requester did not answer, by the auto-close policy."""
+    return move(ticket, Status.CLOSED, None, kind=EventKind.AUTO_CLOSED)
+
+
+class RatingRefused(ValueError):
+    """A rating cannot be given: not closed, already rated, or out of range."""
+
+
+def rate(ticket: Ticket, requester: User | None, score: int, comment: str) -> TicketEvent:
+    """Record the requester's 1-5 rating of a closed ticket, with an optional comment.
+
+    ``requester`` is None when the rating comes through the signed link of the closing mail.
+    """
+    if ticket.status is not Status.CLOSED:
+        raise RatingRefused("only a closed ticket can be rated")
+    if ticket.rating is not None:
+        raise RatingRefused("this ticket has been rated already")
+    if not 1 <= score <= 5:
+        raise RatingRefused("a rating is a whole number from 1 to 5")
+    ticket.rating = score
+    event = _record(ticket, EventKind.RATED, requester or ticket.requester, body=comment.strip())
+    event.detail = {"score": score, "via": "portal" if requester is not None else "mail"}
+    return event
 
 
 def link_article(ticket: Ticket, article: Article, relation: ArticleLink, actor: User) -> bool:

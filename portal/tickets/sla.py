@@ -162,3 +162,19 @@ def due(
             return None
         cursor = max(cursor, pause.end)
     return add_business_minutes(calendar, cursor, remaining)
+
+
+def add_working_days(calendar: Calendar, start: datetime, days: int) -> datetime:
+    """Return the same local time ``days`` working days after ``start`` (a resolution
+    confirmed for 3 working days from Friday 10:00 closes on Wednesday 10:00)."""
+    local = start.astimezone(calendar.zone)
+    day = local.date()
+    counted = 0
+    for _ in range(HORIZON_DAYS):
+        if counted >= days:
+            break
+        day += timedelta(days=1)
+        counted += calendar.is_working_day(day)
+    else:
+        raise NoWorkingTime("no working day within the horizon")
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), calendar.zone).astimezone(UTC)

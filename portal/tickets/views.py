@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from babel.dates import get_day_names
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
@@ -15,6 +26,7 @@ from wtforms import SelectChoice
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category, utcnow
 from articles.service import categories_to_choose, learn_phrasing
+from portal.admin import settings
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
@@ -27,10 +39,12 @@ from portal.tickets.forms import (
     EscalateForm,
     FieldsForm,
     PriorityForm,
+    RatingForm,
     ReplyForm,
     ResolveForm,
     StatusForm,
 )
+from portal.tickets.mail_out import rating_token_valid
 from portal.tickets.models import (
     ArticleLink,
     EventKind,
@@ -130,6 +144,8 @@ def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any
     for e in events:
         if e.field == "assignee":
             user_ids |= {v for v in (e.old_value, e.new_value) if isinstance(v, int)}
+        if isinstance((e.detail or {}).get("recipient"), int):
+            user_ids.add(e.detail["recipient"])
     article_ids = {e.detail.get("article_id") for e in events if e.kind is EventKind.ARTICLE_LINKED}
     article_ids |= {a.id for a in ticket.solved_by}
     staff = bool(current_user.is_staff)
@@ -178,6 +194,9 @@ def show(ticket_id: int) -> ResponseReturnValue:
         status_form=status_form,
         resolve_form=resolve_form,
         clocks=ticket_clocks(get_session(), ticket, utcnow()),
+        rating_form=RatingForm()
+        if ticket.status is Status.CLOSED and ticket.rating is None
+        else None,
         **staff_forms,
     )
 
@@ -437,3 +456,62 @@ def reopen(ticket_id: int) -> ResponseReturnValue:
     get_session().commit()
     flash(_("The ticket is open again."), "info")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+def _rating_allowed(ticket: Ticket, token: str) -> bool:
+    if current_user.is_authenticated and current_user.id == ticket.requester_id:
+        return True
+    return bool(token) and rating_token_valid(current_app, ticket, token)
+
+
+@bp.route("/tickets/<int:ticket_id>/rate", methods=["GET", "POST"])
+def rate(ticket_id: int) -> ResponseReturnValue:
+    """The requester rates a closed ticket: signed in, or through the closing mail's link."""
+    ticket = get_session().get(Ticket, ticket_id)
+    form = RatingForm()
+    token = request.args.get("token", "") or (form.token.data or "")
+    if ticket is None or not _rating_allowed(ticket, token):
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        abort(404)
+    if ticket.rating is not None:
+        return render_template("tickets/rate.html", ticket=ticket, form=None)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(
+                422,
+                description=_(
+                    "Choose a rating from 1 to 5; a comment is at most 2,000 characters."
+                ),
+            )
+        signed_in = current_user.is_authenticated and current_user.id == ticket.requester_id
+        try:
+            service.rate(
+                ticket, _me() if signed_in else None, int(form.score.data), form.comment.data or ""
+            )
+        except service.RatingRefused:
+            abort(422, description=_("Only a closed ticket can be rated, once."))
+        get_session().commit()
+        flash(_("Thank you for rating our service."), "info")
+        if signed_in:
+            return redirect(url_for("tickets.show", ticket_id=ticket.id))
+        return render_template("tickets/rate.html", ticket=ticket, form=None)
+    if ticket.status is not Status.CLOSED:
+        abort(422, description=_("Only a closed ticket can be rated, once."))
+    form.token.data = token
+    return render_template("tickets/rate.html", ticket=ticket, form=form)
+
+
+@bp.get("/service-levels")
+def service_levels() -> ResponseReturnValue:
+    """The published targets per priority, and the business hours they count in."""
+    db = get_session()
+    calendar = settings.get(db, "business_calendar")
+    names = get_day_names("wide", locale=get_locale())
+    return render_template(
+        "tickets/service_levels.html",
+        targets=settings.get(db, "sla_targets"),
+        calendar=calendar,
+        days=[names[day - 1] for day in sorted(calendar["days"])],
+        matrix=settings.get(db, "priority_matrix"),
+    )

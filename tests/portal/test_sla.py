@@ -15,6 +15,7 @@ from portal.tickets.sla import (
     NoWorkingTime,
     Pause,
     add_business_minutes,
+    add_working_days,
     business_minutes,
     due,
     elapsed,
@@ -185,3 +186,16 @@ def test_the_ticket_page_shows_due_times_that_pause_while_waiting_on_the_user(
     assert "business hours left" in page or "overdue by" in page
     zh = client.get(f"/tickets/{ticket.id}", headers={"Accept-Language": "zh-CN"})
     assert "解决期限" in zh.get_data(as_text=True)
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_make_up_days():
+    # Friday 4 December 2026, 10:00 + 3 working days: Wednesday 9 December, 10:00.
+    assert add_working_days(DESK, sh(2026, 12, 4, 10, 0), 3) == sh(2026, 12, 9, 10, 0)
+    # Resolved Monday 28 September 2026: 1-7 October is the National Day holiday and
+    # Saturday 10 October a make-up working day (调休): the 3rd working day is 8 October
+    # and the 5th that Saturday.
+    assert add_working_days(DESK, sh(2026, 9, 28, 15, 0), 3) == sh(2026, 10, 8, 15, 0)
+    assert add_working_days(DESK, sh(2026, 9, 28, 15, 0), 5) == sh(2026, 10, 10, 15, 0)
+    never = Calendar(zone=SHANGHAI, days=frozenset(), public_holidays=False)
+    with pytest.raises(NoWorkingTime):
+        add_working_days(never, sh(2026, 12, 4, 10, 0), 1)

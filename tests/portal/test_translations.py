@@ -11,7 +11,11 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 
 
 def ui_strings():
-    method_map = [("portal/**.py", "python"), ("portal/templates/**.html", "jinja2")]
+    method_map = [
+        ("portal/**.py", "python"),
+        ("portal/templates/**.html", "jinja2"),
+        ("portal/templates/**.txt", "jinja2"),
+    ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, keywords=KEYWORDS, options_map={}

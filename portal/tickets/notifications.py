@@ -1,0 +1,272 @@
+"""Who hears about what happened to a ticket: one notification per person and occasion.
+
+Notifications are planned from the ticket events a transaction adds, in the same
+transaction, so none is lost and none is sent for work that rolled back. Each one shows
+in the recipient's in-app list; those the recipient gets by mail wait in the table until
+the mail job sends them (``portal.tickets.mail_out``). Internal notes never notify a
+requester, and no one is told of their own action, except the requester's receipt.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
+
+from articles.models import Base, UTCDateTime, text_enum, utcnow
+from portal.auth.models import Role, User
+from portal.tickets.models import EventKind, Status, SupportGroup, Ticket, TicketEvent
+
+
+class Kind(enum.StrEnum):
+    """What a notification tells its recipient."""
+
+    # To the requester.
+    RECEIVED = "received"  # with the ticket number and the targets
+    REPLY = "reply"  # a public reply from the desk
+    WAITING = "waiting"  # the desk asks something and waits
+    RESOLVED = "resolved"  # please confirm the fix
+    REMINDER = "reminder"  # still waiting for that confirmation
+    CLOSED = "closed"  # with the rating link
+    # To staff.
+    NEW_IN_GROUP = "new_in_group"
+    ASSIGNED = "assigned"
+    USER_REPLIED = "user_replied"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+
+
+REQUESTER_KINDS = (
+    Kind.RECEIVED,
+    Kind.REPLY,
+    Kind.WAITING,
+    Kind.RESOLVED,
+    Kind.REMINDER,
+    Kind.CLOSED,
+)
+STAFF_KINDS = (
+    Kind.NEW_IN_GROUP,
+    Kind.ASSIGNED,
+    Kind.USER_REPLIED,
+    Kind.SLA_WARNING,
+    Kind.SLA_BREACH,
+)
+# Mails that ask the requester to act cannot be switched off; the others can.
+REQUIRED = frozenset({Kind.WAITING, Kind.RESOLVED, Kind.REMINDER})
+# When one transaction gives a person several reasons to hear about one ticket, the
+# first of these is the one they get.
+PRECEDENCE = (
+    Kind.SLA_BREACH,
+    Kind.SLA_WARNING,
+    Kind.WAITING,
+    Kind.RESOLVED,
+    Kind.CLOSED,
+    Kind.REMINDER,
+    Kind.REPLY,
+    Kind.USER_REPLIED,
+    Kind.ASSIGNED,
+    Kind.NEW_IN_GROUP,
+    Kind.RECEIVED,
+)
+# Priorities whose service-level warnings and breaches also go to every admin.
+ADMIN_PRIORITIES = frozenset({"P1", "P2"})
+
+
+class MailStatus(enum.StrEnum):
+    """Where a notification's mail is."""
+
+    NONE = "none"  # in-app only: no address, switched off, or an inactive account
+    PENDING = "pending"  # waiting for the mail job (``next_attempt_at``)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt; admins see it
+
+
+class Notification(Base):
+    """One thing one person is told about one ticket, in the app and perhaps by mail."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_mail_due", "mail_status", "next_attempt_at"),
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # The event that caused it (its time and, for replies, its text).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    kind: Mapped[Kind] = mapped_column(text_enum(Kind))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mail_status: Mapped[MailStatus] = mapped_column(text_enum(MailStatus), default=MailStatus.NONE)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(250), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+    ticket: Mapped[Ticket] = relationship()
+    event: Mapped[TicketEvent | None] = relationship()
+
+
+def wants_mail(user: User, kind: Kind) -> bool:
+    """Return whether ``user`` gets ``kind`` by mail (an address, active, not switched off)."""
+    if not user.active or not user.email:
+        return False
+    return kind in REQUIRED or kind.value not in (user.mail_off or [])
+
+
+def _group_staff(group: SupportGroup | None) -> list[User]:
+    if group is None:
+        return []
+    return [member for member in group.members if member.active and member.is_staff]
+
+
+def _admins(session: Session) -> list[User]:
+    query = select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+    return list(session.scalars(query))
+
+
+def _staff_on(ticket: Ticket) -> list[User]:
+    """The assignee, or the whole group while no one is assigned."""
+    if ticket.assignee is not None:
+        return [ticket.assignee]
+    return _group_staff(ticket.group)
+
+
+def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
+    """Return who hears about ``event``, and as what (the actor is left out later)."""
+    ticket = event.ticket
+    requester = ticket.requester
+    by_requester = event.actor_id is not None and event.actor_user is requester
+    kind = event.kind
+    if kind is EventKind.CREATED:
+        return [(requester, Kind.RECEIVED)]
+    if kind is EventKind.FIELD_CHANGED and event.field == "group" and event.new_value is not None:
+        return [(member, Kind.NEW_IN_GROUP) for member in _group_staff(ticket.group)]
+    if kind is EventKind.FIELD_CHANGED and event.field == "assignee" and ticket.assignee:
+        return [(ticket.assignee, Kind.ASSIGNED)]
+    if kind is EventKind.REPLY:
+        if by_requester:
+            return [(user, Kind.USER_REPLIED) for user in _staff_on(ticket)]
+        return [(requester, Kind.REPLY)]
+    if kind is EventKind.USER_REOPENED:
+        return [(user, Kind.USER_REPLIED) for user in _staff_on(ticket)]
+    if kind is EventKind.REMINDER_SENT:
+        return [(requester, Kind.REMINDER)]
+    if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
+        staff = _staff_on(ticket) + [
+            m for m in _group_staff(ticket.group) if m is not ticket.assignee
+        ]
+        if ticket.priority in ADMIN_PRIORITIES:
+            staff += _admins(session)
+        told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
+        return [(user, told) for user in staff]
+    if event.field == "status" and not event.internal:
+        told_as = {
+            Status.WAITING.value: Kind.WAITING,
+            Status.RESOLVED.value: Kind.RESOLVED,
+            Status.CLOSED.value: Kind.CLOSED,
+        }.get(event.new_value)
+        if told_as is not None:
+            return [(requester, told_as)]
+    return []
+
+
+def plan(session: Session, events: Iterable[TicketEvent]) -> list[Notification]:
+    """Create the notifications that ``events`` call for: per person and ticket, the one
+    that matters most; none to the person who acted, except the requester's receipt."""
+    chosen: dict[tuple[int, int], tuple[Kind, User, TicketEvent]] = {}
+    for happened in events:
+        for user, kind in recipients(session, happened):
+            if user.id == happened.actor_id and kind is not Kind.RECEIVED:
+                continue
+            if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
+                continue
+            key = (user.id, happened.ticket.id)
+            held = chosen.get(key)
+            if held is None or PRECEDENCE.index(kind) < PRECEDENCE.index(held[0]):
+                chosen[key] = (kind, user, happened)
+    now = utcnow()
+    created = []
+    for kind, user, happened in chosen.values():
+        mail = wants_mail(user, kind)
+        notification = Notification(
+            user=user,
+            ticket=happened.ticket,
+            event=happened,
+            kind=kind,
+            created_at=now,
+            mail_status=MailStatus.PENDING if mail else MailStatus.NONE,
+            next_attempt_at=now if mail else None,
+        )
+        session.add(notification)
+        created.append(notification)
+    return created
+
+
+def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
+    """Plan notifications for the ticket events each commit of ``factory``'s sessions adds,
+    and call ``on_mail`` after a commit that left mail to send."""
+
+    @event.listens_for(factory, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        added = [obj for obj in session.new if isinstance(obj, TicketEvent)]
+        if added:
+            session.info.setdefault("ticket_events", []).extend(added)
+
+    @event.listens_for(factory, "before_commit")
+    def _plan(session: Session) -> None:
+        session.flush()
+        added = session.info.pop("ticket_events", [])
+        if added and any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
+            session.info["mail"] = True
+
+    @event.listens_for(factory, "after_commit")
+    def _wake(session: Session) -> None:
+        if session.info.pop("mail", False) and on_mail is not None:
+            on_mail()
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _forget(session: Session, _previous: Any) -> None:
+        session.info.pop("ticket_events", None)
+        session.info.pop("mail", None)
+
+
+def unread_count(session: Session, user: User) -> int:
+    """Return how many of ``user``'s notifications are unread."""
+    query = select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def latest(session: Session, user: User, limit: int = 50) -> list[Notification]:
+    """Return ``user``'s latest notifications, newest first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def mark_read(session: Session, user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark ``user``'s notifications (all, or those of ``ids``) read; return how many."""
+    query = select(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
+    now = utcnow()
+    marked = 0
+    for notification in session.scalars(query):
+        notification.read_at = now
+        marked += 1
+    return marked
