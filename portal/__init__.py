@@ -41,12 +41,12 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     from portal import db, i18n, indexer, jobs, security
     from portal.auth import init_app as init_auth
-    from portal.tickets import notifications
+    from portal.tickets import commits
 
     db.init_app(app, on_outbox=lambda: indexer.poke(app))
     jobs.init_app(app)
     for factory in ("solveloop.sessions", "solveloop.write_sessions"):
-        notifications.watch(app.extensions[factory], on_mail=jobs.jobs_of(app).poke_mail)
+        commits.watch(app.extensions[factory], on_mail=jobs.jobs_of(app).poke_mail)
     indexer.init_app(app)
     security.init_app(app)
     i18n.init_app(app)

@@ -41,6 +41,7 @@ from portal.intake.models import Deflection
 from portal.jobs import jobs_of
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
 from portal.tickets import mail_out
+from portal.tickets.clocks import refresh_open
 from portal.tickets.models import SupportGroup, Ticket
 from portal.tickets.notifications import MailStatus, Notification
 from portal.tickets.routing import active_groups, active_staff
@@ -207,6 +208,8 @@ def save_settings(section: str) -> ResponseReturnValue:
     except InvalidSetting as exc:
         db.rollback()
         return _settings_page({section: form}, {section: str(exc.message)}), 422
+    if {"sla_targets", "business_calendar"} & set(changed):
+        refresh_open(db, utcnow())  # open tickets' deadlines follow the new targets
     db.commit()
     if changed:
         flash(_("Settings saved."), "info")

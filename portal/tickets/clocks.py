@@ -1,8 +1,11 @@
 """A ticket's service-level clocks, read from its record: due times, what is left, met or not.
 
-The clocks are computed when shown, from the ticket's creation, its priority's targets,
-the business calendar and the spans it waited on the user (its status events), so a
-priority change recomputes from creation and keeps the pauses.
+The clocks are computed from the ticket's creation, its priority's targets, the business
+calendar and the spans it waited on the user (its status events), so a priority change
+recomputes from creation and keeps the pauses. Each commit that adds events to a ticket
+also stores its next deadline, when it turns "at risk" (75% used) and when the sweep must
+look at it next, so the queue sorts and colours by deadline and the sweep reads only the
+tickets that are due a warning or a breach.
 """
 
 from __future__ import annotations
@@ -10,11 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from portal.admin import settings
-from portal.tickets.models import Status, Ticket
-from portal.tickets.sla import Calendar, Pause, due, elapsed
+from portal.tickets.models import EventKind, Status, Ticket
+from portal.tickets.sla import Calendar, NoWorkingTime, Pause, due, elapsed
+
+# A clock that has used this share of its target is at risk and gets a warning.
+WARNING_SHARE = 0.75
+RUNNING = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class Clock:
 
     target: int  # business minutes
     due_at: datetime | None  # None while the clock is paused
+    warn_at: datetime | None  # when 75% of the target is used (None while paused)
     met_at: datetime | None  # when the target was met (None: not yet)
     used: float  # business minutes run so far (until met)
 
@@ -74,7 +83,64 @@ def ticket_clocks(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
         clocks[name] = Clock(
             target=minutes,
             due_at=due(calendar, ticket.created_at, minutes, pauses),
+            warn_at=due(calendar, ticket.created_at, minutes * WARNING_SHARE, pauses),
             met_at=met_at,
             used=elapsed(calendar, ticket.created_at, met_at or now, pauses),
         )
     return clocks
+
+
+def running(ticket: Ticket, clocks: dict[str, Clock]) -> dict[str, Clock]:
+    """Return the clocks still running: not met, not paused, on an open ticket."""
+    if ticket.status not in RUNNING:
+        return {}
+    return {n: c for n, c in clocks.items() if c.met_at is None and c.due_at is not None}
+
+
+def last_reopen(ticket: Ticket) -> datetime | None:
+    """Return when the requester last reopened the ticket (None: never)."""
+    reopened = [e.created_at for e in ticket.events if e.kind is EventKind.USER_REOPENED]
+    return reopened[-1] if reopened else None
+
+
+def alerted(ticket: Ticket, kind: EventKind, clock: str) -> bool:
+    """Return whether ``kind`` (warning or breach) is recorded for ``clock``; a reopen
+    restarts the resolution clock, so only its alerts since then count."""
+    since = last_reopen(ticket) if clock == "resolution" else None
+    return any(
+        e.kind is kind
+        and (e.detail or {}).get("clock") == clock
+        and (since is None or e.created_at >= since)
+        for e in ticket.events
+    )
+
+
+def store_deadlines(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Store the ticket's next deadline, its at-risk time and the sweep's next look."""
+    try:
+        clocks = running(ticket, ticket_clocks(session, ticket, now))
+    except NoWorkingTime:
+        clocks = {}
+    checks = []
+    for name, clock in clocks.items():
+        if not alerted(ticket, EventKind.SLA_WARNING, name) and not alerted(
+            ticket, EventKind.SLA_BREACH, name
+        ):
+            checks.append(clock.warn_at)
+        elif not alerted(ticket, EventKind.SLA_BREACH, name):
+            checks.append(clock.due_at)
+    nearest = min(clocks.values(), key=lambda c: c.due_at) if clocks else None  # type: ignore[arg-type,return-value]
+    ticket.sla_due_at = nearest.due_at if nearest else None
+    ticket.sla_warn_at = nearest.warn_at if nearest else None
+    ticket.sla_check_at = min((c for c in checks if c is not None), default=None)
+
+
+def refresh_open(session: Session, now: datetime) -> int:
+    """Store the deadlines of every open ticket again (after the targets or the calendar
+    changed); return how many."""
+    query = select(Ticket).where(Ticket.status.in_(RUNNING)).options(selectinload(Ticket.events))
+    count = 0
+    for ticket in session.scalars(query):
+        store_deadlines(session, ticket, now)
+        count += 1
+    return count

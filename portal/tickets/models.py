@@ -157,6 +157,11 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The next service-level deadline of a running clock, when it turns at risk (75%), and
+    # when the sweep must look next (all None while paused, resolved or closed).
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    sla_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The requester's rating of the service after closing: 1-5 (None: not rated).
     rating: Mapped[int | None] = mapped_column(Integer)
 

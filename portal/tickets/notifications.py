@@ -10,12 +10,11 @@ requester, and no one is told of their own action, except the requester's receip
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from articles.models import Base, UTCDateTime, text_enum, utcnow
 from portal.auth.models import Role, User
@@ -208,34 +207,6 @@ def plan(session: Session, events: Iterable[TicketEvent]) -> list[Notification]:
         session.add(notification)
         created.append(notification)
     return created
-
-
-def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
-    """Plan notifications for the ticket events each commit of ``factory``'s sessions adds,
-    and call ``on_mail`` after a commit that left mail to send."""
-
-    @event.listens_for(factory, "after_flush")
-    def _collect(session: Session, _context: Any) -> None:
-        added = [obj for obj in session.new if isinstance(obj, TicketEvent)]
-        if added:
-            session.info.setdefault("ticket_events", []).extend(added)
-
-    @event.listens_for(factory, "before_commit")
-    def _plan(session: Session) -> None:
-        session.flush()
-        added = session.info.pop("ticket_events", [])
-        if added and any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
-            session.info["mail"] = True
-
-    @event.listens_for(factory, "after_commit")
-    def _wake(session: Session) -> None:
-        if session.info.pop("mail", False) and on_mail is not None:
-            on_mail()
-
-    @event.listens_for(factory, "after_soft_rollback")
-    def _forget(session: Session, _previous: Any) -> None:
-        session.info.pop("ticket_events", None)
-        session.info.pop("mail", None)
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -17,13 +17,16 @@ from sqlalchemy.orm import Session, selectinload
 from articles.models import utcnow
 from portal.admin import settings
 from portal.tickets import service
-from portal.tickets.clocks import ticket_clocks
+from portal.tickets.clocks import (
+    RUNNING,
+    WARNING_SHARE,
+    alerted,
+    running,
+    store_deadlines,
+    ticket_clocks,
+)
 from portal.tickets.models import EventKind, Status, Ticket
 from portal.tickets.sla import Calendar, NoWorkingTime, add_working_days
-
-# A clock that has used this share of its target gets a warning.
-WARNING_SHARE = 0.75
-OPEN = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
 
 
 @dataclass
@@ -36,50 +39,34 @@ class Swept:
     closed: int = 0
 
 
-def _recorded(ticket: Ticket, kind: EventKind, clock: str, since: datetime | None = None) -> bool:
-    return any(
-        e.kind is kind
-        and (e.detail or {}).get("clock") == clock
-        and (since is None or e.created_at >= since)
-        for e in ticket.events
-    )
-
-
 def sweep_service_levels(session: Session, now: datetime, swept: Swept) -> None:
     """Record a warning at 75% and a breach at 100% of each running clock, once each
-    (after a reopen, once more for the resolution clock)."""
+    (after a reopen, once more for the resolution clock). Only tickets whose stored next
+    check has come are read."""
     query = (
         select(Ticket)
-        .where(Ticket.status.in_(OPEN))
+        .where(Ticket.sla_check_at <= now, Ticket.status.in_(RUNNING))
         .options(selectinload(Ticket.events))
-        .order_by(Ticket.id)
+        .order_by(Ticket.sla_check_at)
     )
     for ticket in session.scalars(query):
         try:
-            clocks = ticket_clocks(session, ticket, now)
+            clocks = running(ticket, ticket_clocks(session, ticket, now))
         except NoWorkingTime:
-            continue
+            clocks = {}
         for name, clock in clocks.items():
-            if clock.met_at is not None or clock.due_at is None:
-                continue  # met, or paused while waiting on the user
-            # A reopened ticket's resolution clock runs again: warn about it again.
-            since = _last_reopen(ticket) if name == "resolution" else None
             used = clock.used / clock.target if clock.target else 1.0
-            if used >= 1 and not _recorded(ticket, EventKind.SLA_BREACH, name, since):
+            if used >= 1 and not alerted(ticket, EventKind.SLA_BREACH, name):
                 service.record_service_level(ticket, EventKind.SLA_BREACH, name, clock.due_at)
                 swept.breaches += 1
             elif (
                 used >= WARNING_SHARE
-                and not _recorded(ticket, EventKind.SLA_WARNING, name, since)
-                and not _recorded(ticket, EventKind.SLA_BREACH, name, since)
+                and not alerted(ticket, EventKind.SLA_WARNING, name)
+                and not alerted(ticket, EventKind.SLA_BREACH, name)
             ):
                 service.record_service_level(ticket, EventKind.SLA_WARNING, name, clock.due_at)
                 swept.warnings += 1
-
-
-def _last_reopen(ticket: Ticket) -> datetime | None:
-    reopened = [e.created_at for e in ticket.events if e.kind is EventKind.USER_REOPENED]
-    return reopened[-1] if reopened else None
+        store_deadlines(session, ticket, now)
 
 
 def sweep_confirmations(session: Session, now: datetime, swept: Swept) -> None:

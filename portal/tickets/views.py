@@ -59,7 +59,10 @@ from portal.tickets.workflow import OPEN_STATUSES, TransitionRefused, allowed_ta
 
 bp = Blueprint("tickets", __name__)
 
-QUEUE_VIEWS = ("open", "mine", "my_groups", "unassigned", "resolved", "all")
+QUEUE_VIEWS = ("open", "mine", "my_groups", "unassigned", "at_risk", "breached", "resolved", "all")
+# How the queue can be ordered: the next deadline (paused and finished tickets last), the
+# priority, the oldest first, or the latest change first.
+QUEUE_SORTS = ("deadline", "priority", "age", "updated")
 PER_PAGE = 25
 
 
@@ -100,10 +103,15 @@ def my_tickets() -> ResponseReturnValue:
 @bp.get("/queue")
 @role_required(Role.TECHNICIAN)
 def queue() -> ResponseReturnValue:
-    """The technicians' queue: open, mine, unassigned, resolved or all, by priority."""
+    """The technicians' queue: a view (open, mine, my groups, unassigned, at risk,
+    breached, resolved, all) in an order (next deadline first by default)."""
     view = request.args.get("view", "open")
+    sort = request.args.get("sort", "deadline")
     if view not in QUEUE_VIEWS:
         abort(400, description=_("Unknown queue view."))
+    if sort not in QUEUE_SORTS:
+        abort(400, description=_("Unknown queue order."))
+    now = utcnow()
     stmt = select(Ticket)
     if view == "open":
         stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
@@ -114,13 +122,23 @@ def queue() -> ResponseReturnValue:
         stmt = stmt.where(Ticket.group_id.in_(mine), Ticket.status.in_(OPEN_STATUSES))
     elif view == "unassigned":
         stmt = stmt.where(Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATUSES))
+    elif view == "at_risk":
+        stmt = stmt.where(Ticket.sla_warn_at <= now, Ticket.sla_due_at > now)
+    elif view == "breached":
+        stmt = stmt.where(Ticket.sla_due_at <= now)
     elif view == "resolved":
         stmt = stmt.where(or_(Ticket.status == Status.RESOLVED, Ticket.status == Status.CLOSED))
+    order = {
+        "deadline": (Ticket.sla_due_at.is_(None), Ticket.sla_due_at, Ticket.priority),
+        "priority": (Ticket.priority, Ticket.created_at),
+        "age": (Ticket.created_at,),
+        "updated": (Ticket.updated_at.desc(),),
+    }[sort]
     page = page_number()
     tickets = (
         get_session()
         .scalars(
-            stmt.order_by(Ticket.priority, Ticket.created_at)
+            stmt.order_by(*order, Ticket.id)
             .offset((page - 1) * PER_PAGE)
             .limit(PER_PAGE + 1)
         )
@@ -133,7 +151,9 @@ def queue() -> ResponseReturnValue:
         page=page,
         has_next=len(tickets) > PER_PAGE,
         views=QUEUE_VIEWS,
-        now=utcnow(),
+        sort=sort,
+        sorts=QUEUE_SORTS,
+        now=now,
     )
 
 

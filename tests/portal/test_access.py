@@ -28,6 +28,13 @@ PAGES = {
     "/admin/categories": (302, 403, 403, 200),
     "/admin/groups": (302, 403, 403, 200),
     "/queue?view=my_groups": (302, 403, 200, 200),
+    "/queue?view=breached&sort=updated": (302, 403, 200, 200),
+    "/notifications": (302, 200, 200, 200),
+    "/notifications/settings": (302, 200, 200, 200),
+    "/service-levels": (200, 200, 200, 200),
+    "/admin/mail": (302, 403, 403, 200),
+    "/admin/mail?status=failed": (302, 403, 403, 200),
+    "/tickets/{ticket}/rate": (302, 404, 404, 404),
     "/account/password": (302, 200, 200, 200),
     "/login": (200, 302, 302, 302),
 }

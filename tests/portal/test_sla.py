@@ -199,3 +199,79 @@ def test_working_days_skip_weekends_and_holidays_and_count_make_up_days():
     never = Calendar(zone=SHANGHAI, days=frozenset(), public_holidays=False)
     with pytest.raises(NoWorkingTime):
         add_working_days(never, sh(2026, 12, 4, 10, 0), 1)
+
+
+def test_each_commit_stores_the_next_deadline_and_the_sweeps_next_look(db, make_user, make_ticket):
+    from portal.tickets import service
+
+    requester = make_user()
+    tech = make_user(Role.TECHNICIAN)
+    ticket = make_ticket(requester)  # P3: 4 h to first response, 24 h to resolution
+    created = ticket.created_at
+    assert ticket.sla_due_at == add_business_minutes(DESK, created, 240)
+    assert ticket.sla_warn_at == add_business_minutes(DESK, created, 180)
+    assert ticket.sla_check_at == ticket.sla_warn_at
+    service.set_priority(ticket, "P1", tech, "the whole floor")
+    db.commit()
+    assert ticket.sla_due_at == add_business_minutes(DESK, created, 30)  # from creation
+    service.move(ticket, Status.WAITING, tech, "Which printer?")
+    db.commit()
+    assert (ticket.sla_due_at, ticket.sla_warn_at, ticket.sla_check_at) == (None, None, None)
+    service.add_reply(ticket, requester, "Floor 3.")
+    db.commit()
+    # The response was met by the question; the resolution clock (P1: 4 h) runs on, later
+    # by the time it waited.
+    assert ticket.sla_due_at is not None
+    assert ticket.sla_due_at >= add_business_minutes(DESK, created, 4 * 60)
+
+
+def test_changing_the_targets_moves_the_deadlines_of_open_tickets(
+    db, client, login, make_user, make_ticket
+):
+    ticket = make_ticket(make_user())
+    before = ticket.sla_due_at
+    login(make_user(Role.ADMIN))
+    hours = {"P1": ("0.5", "4"), "P2": ("2", "8"), "P3": ("1", "8"), "P4": ("8", "40")}
+    form = {
+        f"{p}__{t}": h
+        for p, pair in hours.items()
+        for t, h in zip(("response", "resolution"), pair, strict=True)
+    }
+    response = client.post("/admin/settings/targets", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    db.rollback()
+    db.expire_all()
+    assert ticket.sla_due_at == add_business_minutes(DESK, ticket.created_at, 60) != before
+
+
+def test_the_queue_orders_by_deadline_and_shows_at_risk_and_overdue(
+    db, client, login, make_user, make_ticket
+):
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    requester = make_user()
+    low = make_ticket(requester, subject="Mouse squeaks", urgency="low")  # P4
+    high = make_ticket(
+        requester, subject="Server room hot", urgency="critical", impact="organisation"
+    )
+    late = make_ticket(requester, subject="Old printer jam")
+    now = dt.now(UTC)
+    # Arrange one ticket at risk and one overdue by their stored times.
+    late.sla_warn_at, late.sla_due_at = now - timedelta(hours=2), now - timedelta(hours=1)
+    high.sla_warn_at = now - timedelta(minutes=1)
+    db.commit()
+    login(make_user(Role.TECHNICIAN))
+    page = client.get("/queue").get_data(as_text=True)
+    assert (
+        page.index("Old printer jam") < page.index("Server room hot") < page.index("Mouse squeaks")
+    )
+    overdue = client.get("/queue?view=breached").get_data(as_text=True)
+    assert "Old printer jam" in overdue and "Server room hot" not in overdue
+    at_risk = client.get("/queue?view=at_risk").get_data(as_text=True)
+    assert "Server room hot" in at_risk and "Old printer jam" not in at_risk
+    assert 'class="badge badge-warning"' in at_risk
+    by_age = client.get("/queue?sort=age").get_data(as_text=True)
+    assert by_age.index("Mouse squeaks") < by_age.index("Old printer jam")
+    assert client.get("/queue?sort=nonsense").status_code == 400
+    assert low.sla_due_at is not None

@@ -1,0 +1,52 @@
+"""What every commit that adds ticket events also does, in the same transaction: store
+the tickets' service-level deadlines and plan the notifications the events call for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from articles.models import utcnow
+from portal.tickets.clocks import store_deadlines
+from portal.tickets.models import EventKind, TicketEvent
+from portal.tickets.notifications import MailStatus, plan
+
+# Events that change nothing a clock reads.
+CLOCK_NEUTRAL = frozenset({EventKind.NOTIFICATION_SENT, EventKind.NOTIFICATION_FAILED})
+
+
+def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
+    """Hook ``factory``'s sessions: before each commit, store the deadlines of the tickets
+    that got events and plan their notifications; after it, call ``on_mail`` if that left
+    mail to send."""
+
+    @event.listens_for(factory, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        added = [obj for obj in session.new if isinstance(obj, TicketEvent)]
+        if added:
+            session.info.setdefault("ticket_events", []).extend(added)
+
+    @event.listens_for(factory, "before_commit")
+    def _before_commit(session: Session) -> None:
+        session.flush()
+        added: list[TicketEvent] = session.info.pop("ticket_events", [])
+        if not added:
+            return
+        now = utcnow()
+        for ticket in {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}:
+            store_deadlines(session, ticket, now)
+        if any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
+            session.info["mail"] = True
+
+    @event.listens_for(factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        if session.info.pop("mail", False) and on_mail is not None:
+            on_mail()
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _forget(session: Session, _previous: Any) -> None:
+        session.info.pop("ticket_events", None)
+        session.info.pop("mail", None)
