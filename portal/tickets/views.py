@@ -137,11 +137,7 @@ def queue() -> ResponseReturnValue:
     page = page_number()
     tickets = (
         get_session()
-        .scalars(
-            stmt.order_by(*order, Ticket.id)
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE + 1)
-        )
+        .scalars(stmt.order_by(*order, Ticket.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1))
         .all()
     )
     return render_template(
