@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from portal import create_app
 from portal.auth.models import Role, User
+from portal.config import DEFAULTS
 from search.schema import INDEX_FORMAT
 
 
@@ -220,6 +221,10 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     """Serve the portal with gunicorn (jieba's dictionary is loaded before the fork)."""
     instance = str(Path(ctx.app.instance_path))
     click.echo(f"Serving Solveloop on http://{host}:{port}/ (instance: {instance})")
+    if ctx.app.config["PUBLIC_URL"] == DEFAULTS["PUBLIC_URL"]:
+        # Links in mail point here until PUBLIC_URL names the address users reach.
+        os.environ["SOLVELOOP_PUBLIC_URL"] = f"http://{host}:{port}"
+
     if workers > 1 and str(ctx.app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
         click.echo(
             f"Note: rate limits are counted in each of the {workers} worker processes, so up "

@@ -27,9 +27,20 @@ def locale_code() -> str:
     return "zh_CN" if locale is not None and locale.language == "zh" else "en"
 
 
+def select_timezone() -> str:
+    """Return the desk's time zone (the business calendar's): times read as the desk works."""
+    from portal.admin import settings
+    from portal.db import get_session
+
+    try:
+        return str(settings.get(get_session(), "business_calendar")["timezone"])
+    except Exception:  # an error page renders whatever the database's state
+        return str(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
 def init_app(app: Flask) -> None:
     """Install Babel with the catalogs in portal/translations."""
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor
     def _locale_globals() -> dict[str, object]:

@@ -5,6 +5,7 @@ from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
+from portal.tickets.canned import CannedReply
 from portal.tickets.models import Ticket, TicketEvent
 from portal.tickets.notifications import Notification
 
@@ -14,6 +15,7 @@ __all__ = [
     "Article",
     "AuthSession",
     "Base",
+    "CannedReply",
     "Category",
     "Deflection",
     "IndexOutbox",

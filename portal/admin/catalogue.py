@@ -25,7 +25,7 @@ from portal.tickets.models import CategoryRoute, SupportGroup
 
 MAX_NAME = 120
 MAX_LINE = 5
-CATALOGUE_KEYS = ("category:", "category_order", "group:")
+CATALOGUE_KEYS = ("category:", "category_order", "group:", "reply:")
 
 
 class InvalidCatalogueEntry(ValueError):
@@ -55,7 +55,8 @@ class Names:
         return Names(en, zh)
 
 
-def _record(session: Session, key: str, old: Any, new: Any, actor_id: int | None) -> None:
+def record_change(session: Session, key: str, old: Any, new: Any, actor_id: int | None) -> None:
+    """Record a change to the catalogue (or another admin-managed list) under ``key``."""
     session.add(SettingChange(key=key, old_value=old, new_value=new, actor_id=actor_id))
 
 
@@ -122,7 +123,7 @@ def add_category(
     session.flush()
     _set_route(session, category, group)
     session.flush()
-    _record(
+    record_change(
         session, f"category:{category.id}", None, category_snapshot(session, category), actor_id
     )
     return category
@@ -145,7 +146,7 @@ def update_category(
     new = category_snapshot(session, category)
     if new == old:
         return False
-    _record(session, f"category:{category.id}", old, new, actor_id)
+    record_change(session, f"category:{category.id}", old, new, actor_id)
     return True
 
 
@@ -157,7 +158,9 @@ def retire_category(
         return False
     old = category_snapshot(session, category)
     category.retired = retired
-    _record(session, f"category:{category.id}", old, category_snapshot(session, category), actor_id)
+    record_change(
+        session, f"category:{category.id}", old, category_snapshot(session, category), actor_id
+    )
     return True
 
 
@@ -172,7 +175,7 @@ def move_category(session: Session, category: Category, offset: int, actor_id: i
     order[at], order[to] = order[to], order[at]
     for position, each in enumerate(order):
         each.position = position
-    _record(session, "category_order", old, [c.id for c in order], actor_id)
+    record_change(session, "category_order", old, [c.id for c in order], actor_id)
     return True
 
 
@@ -237,7 +240,7 @@ def add_group(
     )
     session.add(group)
     session.flush()
-    _record(session, f"group:{group.id}", None, group_snapshot(group), actor_id)
+    record_change(session, f"group:{group.id}", None, group_snapshot(group), actor_id)
     return group
 
 
@@ -260,7 +263,7 @@ def update_group(
     if new == old:
         return False
     session.flush()
-    _record(session, f"group:{group.id}", old, new, actor_id)
+    record_change(session, f"group:{group.id}", old, new, actor_id)
     return True
 
 
@@ -272,7 +275,7 @@ def retire_group(
         return False
     old = group_snapshot(group)
     group.retired = retired
-    _record(session, f"group:{group.id}", old, group_snapshot(group), actor_id)
+    record_change(session, f"group:{group.id}", old, group_snapshot(group), actor_id)
     return True
 
 

@@ -300,3 +300,12 @@ class GroupForm(StrictForm):
     members = CheckboxesField(_l("Members"), coerce=int)
     # No box ticked sends no field at all: a group may have no members yet.
     may_omit = frozenset({"members"})
+
+
+class CannedReplyForm(StrictForm):
+    """A canned reply: a title and a text in each language."""
+
+    title_en = StringField(_l("Title in English"), validators=[InputRequired(), Length(max=120)])
+    title_zh = StringField(_l("Title in Chinese"), validators=[InputRequired(), Length(max=120)])
+    body_en = TextAreaField(_l("Reply in English"), validators=[InputRequired(), Length(max=5000)])
+    body_zh = TextAreaField(_l("Reply in Chinese"), validators=[InputRequired(), Length(max=5000)])

@@ -18,6 +18,7 @@ from portal.admin.catalogue import InvalidCatalogueEntry, Names
 from portal.admin.forms import (
     SECTIONS,
     WEEKDAY_NAMES,
+    CannedReplyForm,
     CategoryForm,
     GroupForm,
     SettingsForm,
@@ -40,7 +41,7 @@ from portal.i18n import locale_code
 from portal.intake.models import Deflection
 from portal.jobs import jobs_of
 from portal.kb.reports import DEFAULT_PERIOD, PERIODS, unanswered_searches, unopened_searches
-from portal.tickets import mail_out
+from portal.tickets import canned, mail_out
 from portal.tickets.clocks import refresh_open
 from portal.tickets.models import SupportGroup, Ticket
 from portal.tickets.notifications import MailStatus, Notification
@@ -524,3 +525,85 @@ def retry_mail(notification_id: int) -> ResponseReturnValue:
     jobs_of(current_app).poke_mail()
     flash(_("The mail will be sent again."), "info")
     return redirect(url_for("admin.outgoing_mail", status="failed"))
+
+
+def _replies_page(
+    add_form: CannedReplyForm | None = None, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    db = get_session()
+    rows = [
+        (reply, CannedReplyForm(formdata=None, prefix=f"r{reply.id}", obj=reply))
+        for reply in canned.ordered(db)
+    ]
+    return render_template(
+        "admin/replies.html",
+        rows=rows,
+        add_form=add_form or CannedReplyForm(formdata=None),
+        placeholders=canned.PLACEHOLDERS,
+        changes=catalogue.catalogue_history(db, "reply:"),
+        differences=settings.differences,
+        error=error,
+    ), status
+
+
+def _reply_values(form: CannedReplyForm) -> tuple[Names, Names]:
+    return (
+        Names(form.title_en.data or "", form.title_zh.data or ""),
+        Names(form.body_en.data or "", form.body_zh.data or ""),
+    )
+
+
+@bp.get("/replies")
+@role_required(Role.ADMIN)
+def canned_replies() -> ResponseReturnValue:
+    """The canned replies technicians insert into their replies."""
+    return _replies_page()
+
+
+@bp.post("/replies")
+@role_required(Role.ADMIN)
+def add_canned_reply() -> ResponseReturnValue:
+    """Add a canned reply."""
+    form = CannedReplyForm()
+    if not form.validate_on_submit():
+        return _replies_page(form, _("Give both titles and both texts."), 422)
+    db = get_session()
+    try:
+        reply = canned.add(db, *_reply_values(form), current_user.id)
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _replies_page(form, str(exc.message), 422)
+    db.commit()
+    flash(_("Canned reply added: %(title)s", title=reply.title(locale_code())), "info")
+    return redirect(url_for("admin.canned_replies"))
+
+
+@bp.post("/replies/<int:reply_id>")
+@role_required(Role.ADMIN)
+def update_canned_reply(reply_id: int) -> ResponseReturnValue:
+    """Change a canned reply's titles or texts."""
+    reply = _found(canned.CannedReply, reply_id)
+    form = CannedReplyForm(prefix=f"r{reply.id}")
+    if not form.validate_on_submit():
+        return _replies_page(error=_("Give both titles and both texts."), status=422)
+    db = get_session()
+    try:
+        changed = canned.update(db, reply, *_reply_values(form), current_user.id)
+    except InvalidCatalogueEntry as exc:
+        db.rollback()
+        return _replies_page(error=str(exc.message), status=422)
+    db.commit()
+    flash(_("Canned reply saved.") if changed else _("Nothing changed."), "info")
+    return redirect(url_for("admin.canned_replies"))
+
+
+@bp.post("/replies/<int:reply_id>/retire")
+@role_required(Role.ADMIN)
+def retire_canned_reply(reply_id: int) -> ResponseReturnValue:
+    """Retire a canned reply (no longer offered), or use it again."""
+    reply = _found(canned.CannedReply, reply_id)
+    retired = _retired_flag(_("Say whether to retire the reply or use it again."))
+    db = get_session()
+    canned.retire(db, reply, retired, current_user.id)
+    db.commit()
+    return redirect(url_for("admin.canned_replies"))

@@ -17,7 +17,9 @@ from portal.admin import catalogue, settings
 from portal.admin.models import Setting, SynonymGroup
 from portal.admin.synonyms import new_group
 from portal.auth.models import Role, User
+from portal.tickets import canned
 from portal.tickets import service as tickets
+from portal.tickets.canned import CannedReply
 from portal.tickets.models import Channel, Status, SupportGroup, Ticket
 
 HERE = Path(__file__).parent
@@ -220,6 +222,30 @@ def _tickets(session: Session, categories: dict[str, Category], users: dict[str,
                 tickets.rate(ticket, requester, entry["rating"], entry.get("rating_comment", ""))
 
 
+# Answers the demo desk gives often, with placeholders filled from each ticket.
+DEMO_REPLIES = (
+    (
+        ("Ask for a screenshot", "请提供截图"),
+        (
+            "Hello {requester_name}, to look into {ticket_number} we need a screenshot of the "
+            "error message and the time it appeared. Reply to this mail with it attached.\n\n"
+            "{my_name}, service desk",
+            "{requester_name}您好，为了处理 {ticket_number}，请提供错误提示的截图以及出现的时间，"
+            "直接回复本邮件并附上截图即可。\n\n服务台 {my_name}",
+        ),
+    ),
+    (
+        ("Fixed, please confirm", "已处理，请确认"),
+        (
+            'Hello {requester_name}, we have fixed "{subject}". Please check and confirm on '
+            "the ticket page; if it still fails, tell us what you see.\n\n{my_name}, service desk",
+            "{requester_name}您好，“{subject}”已处理。请检查后在工单页面确认；如果仍有问题，"
+            "请告诉我们您看到的现象。\n\n服务台 {my_name}",
+        ),
+    ),
+)
+
+
 # Synonym groups an admin would start with: users ask in one language, articles answer in
 # the other, and everyone words a failed connection differently.
 DEMO_SYNONYMS = (
@@ -245,6 +271,14 @@ def load_demo(app: Flask) -> list[str]:
         _mail(session, users["admin"])
         if session.scalar(select(Ticket.id).limit(1)) is None:
             _tickets(session, categories, users)
+        if session.scalar(select(CannedReply.id).limit(1)) is None:
+            for (title_en, title_zh), (body_en, body_zh) in DEMO_REPLIES:
+                canned.add(
+                    session,
+                    catalogue.Names(title_en, title_zh),
+                    catalogue.Names(body_en, body_zh),
+                    users["admin"].id,
+                )
         if session.scalar(select(SynonymGroup.id).limit(1)) is None:
             session.add_all(new_group(group) for group in DEMO_SYNONYMS)
         session.commit()

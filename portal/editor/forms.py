@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from articles.rendering import MAX_SOURCE_CHARS
@@ -29,3 +29,7 @@ class ArticleForm(StrictForm):
         _l("Article (Markdown)"), validators=[DataRequired(), Length(max=MAX_SOURCE_CHARS)]
     )
     note = StringField(_l("What changed (optional)"), validators=[Optional(), Length(max=300)])
+    # The revision the editor was loaded at: a save over a newer one is a conflict.
+    version = HiddenField()
+
+    may_omit = frozenset({"version"})

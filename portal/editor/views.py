@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -13,7 +15,7 @@ from wtforms import SelectChoice
 
 from articles.drafting import TicketNotes, draft_from_notes
 from articles.errors import ArticleError, InvalidTransition
-from articles.models import Article, ArticleState, Category, Visibility
+from articles.models import Article, ArticleState, Category, Revision, Visibility
 from articles.rendering import render_markdown
 from articles.service import (
     MAX_TITLE_CHARS,
@@ -52,6 +54,9 @@ def _form(article: Article | None = None) -> ArticleForm:
     form = ArticleForm(obj=article)
     if article is None:
         del form.note  # a new article has no revision to describe
+        del form.version
+    elif request.method == "GET":
+        form.version.data = str(article.version)
     locale = locale_code()
     current = article.category_id if article is not None else None
     form.category.choices = [SelectChoice("", "—")] + [
@@ -135,28 +140,79 @@ def new() -> ResponseReturnValue:
     return render_template("editor/edit.html", form=form, article=None, similar=[]), status
 
 
+def _changed_since(article: Article, form: ArticleForm) -> list[Revision]:
+    """Return the revisions saved after the one the form was loaded at (empty: none, or
+    the form does not say)."""
+    loaded = (form.version.data or "").strip()
+    if not loaded.isdigit() or int(loaded) >= article.version:
+        return []
+    return [r for r in article.revisions if r.number > int(loaded)]
+
+
+def _differs(article: Article, fields: ArticleFields) -> bool:
+    return (
+        article.title != fields.title
+        or article.body != fields.body
+        or article.category_id != fields.category_id
+        or article.visibility is not fields.visibility
+        or sorted(t.name for t in article.tags) != sorted(fields.tags)
+    )
+
+
+def _edit_page(
+    article: Article, form: ArticleForm, status: int, newer: Sequence[Revision] = ()
+) -> ResponseReturnValue:
+    similar = similar_articles(article.title, exclude=article.id)
+    return render_template(
+        "editor/edit.html",
+        form=form,
+        article=article,
+        similar=similar,
+        may_publish=may_publish(),
+        newer=newer,
+        people={u.id: u for u in get_session().scalars(select(User))} if newer else {},
+    ), status
+
+
+def _save_edits(article: Article, form: ArticleForm) -> ResponseReturnValue | None:
+    """Save the editor's fields as a revision if they changed; return the page to show
+    instead when they are invalid (422) or were loaded before someone else's save (409:
+    the page keeps the text and lists what changed, and saving again keeps this text)."""
+    if not form.validate_on_submit():
+        return _edit_page(article, form, 422)
+    newer = _changed_since(article, form)
+    if newer:
+        form.version.data = str(article.version)
+        return _edit_page(article, form, 409, newer)
+    fields = _fields(form)
+    if not _differs(article, fields):
+        return None
+    try:
+        update_article(get_session(), article, fields, current_user.id, form.note.data or "")
+    except ArticleError as exc:
+        form.body.errors = [str(exc)]
+        return _edit_page(article, form, 422)
+    return None
+
+
 @bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN)
 def edit(article_id: int) -> ResponseReturnValue:
     """Edit an article; every save is a revision."""
     article = _article(article_id)
     form = _form(article)
-    if form.validate_on_submit():
-        try:
-            update_article(
-                get_session(), article, _fields(form), current_user.id, form.note.data or ""
-            )
-        except ArticleError as exc:
-            form.body.errors = [str(exc)]
-        else:
-            get_session().commit()
-            flash(_("Saved as revision %(n)s.", n=article.version), "info")
-            return redirect(url_for("editor.edit", article_id=article.id))
-    status = 422 if form.is_submitted() else 200
-    similar = similar_articles(article.title, exclude=article.id)
-    return render_template(
-        "editor/edit.html", form=form, article=article, similar=similar, may_publish=may_publish()
-    ), status
+    if request.method == "GET":
+        return _edit_page(article, form, 200)
+    before = article.version
+    refused = _save_edits(article, form)
+    if refused is not None:
+        return refused
+    get_session().commit()
+    if article.version != before:
+        flash(_("Saved as revision %(n)s.", n=article.version), "info")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("editor.edit", article_id=article.id))
 
 
 @bp.post("/preview")
@@ -187,6 +243,10 @@ def transition(article_id: int, action: str) -> ResponseReturnValue:
         action in admin_only and not current_user.has_role(Role.ADMIN)
     ):
         abort(403)
+    if "title" in request.form:  # sent with the editor's fields: keep those edits first
+        refused = _save_edits(article, _form(article))
+        if refused is not None:
+            return refused
     try:
         change_state(
             get_session(),

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from articles.models import utcnow
 from portal.admin import settings
 from portal.tickets import threading
-from portal.tickets.models import Actor, EventKind, Ticket, TicketEvent
+from portal.tickets.models import Actor, EventKind, Status, Ticket, TicketEvent
 from portal.tickets.notifications import Kind, MailStatus, Notification
 
 log = logging.getLogger(__name__)
@@ -288,6 +288,9 @@ def deliver_due(app: Flask, now: datetime | None = None, batch: int = BATCH) -> 
                 notification = session.get(Notification, notification_id)
                 if notification is None or notification.mail_status is not MailStatus.PENDING:
                     continue
+                if _overtaken(notification):
+                    _drop(app, notification_id)
+                    continue
                 message = build(app, session, notification)
                 message_id = str(message["Message-ID"])
             transport.send(message)
@@ -297,6 +300,31 @@ def deliver_due(app: Flask, now: datetime | None = None, batch: int = BATCH) -> 
             permanent = _permanent(exc)
         _record_outcome(app, notification_id, now, message_id, error, permanent, done)
     return done
+
+
+# Mails that ask the requester to act, and the status the ticket must still have.
+ASKS = {
+    Kind.WAITING: Status.WAITING,
+    Kind.RESOLVED: Status.RESOLVED,
+    Kind.REMINDER: Status.RESOLVED,
+}
+
+
+def _overtaken(notification: Notification) -> bool:
+    """Return whether the mail asks for something the ticket no longer waits for (the
+    requester answered, or confirmed, before it went out)."""
+    wanted = ASKS.get(notification.kind)
+    return wanted is not None and notification.ticket.status is not wanted
+
+
+def _drop(app: Flask, notification_id: int) -> None:
+    """Keep an overtaken notification in the app only."""
+    with app.extensions["solveloop.write_sessions"]() as session:
+        notification = session.get(Notification, notification_id)
+        if notification is not None and notification.mail_status is MailStatus.PENDING:
+            notification.mail_status = MailStatus.NONE
+            notification.next_attempt_at = None
+            session.commit()
 
 
 def _record_outcome(

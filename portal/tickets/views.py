@@ -32,7 +32,7 @@ from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
 from portal.kb.views import page_number
-from portal.tickets import service
+from portal.tickets import canned, service
 from portal.tickets.clocks import ticket_clocks
 from portal.tickets.forms import (
     AssignForm,
@@ -201,15 +201,33 @@ def show(ticket_id: int) -> ResponseReturnValue:
             "assign_form": _assign_form(ticket, formdata=None),
             "escalate_form": _escalate_form(ticket, formdata=None),
         }
+    reply_form = ReplyForm()
+    canned_replies = (
+        canned.ordered(get_session(), active_only=True) if current_user.is_staff else []
+    )
+    chosen = request.args.get("canned", "")
+    if canned_replies and chosen:
+        picked = next((r for r in canned_replies if str(r.id) == chosen), None)
+        if picked is None:
+            abort(404)
+        reply_form.body.data = canned.fill(
+            picked,
+            ticket,
+            _me(),
+            url_for("tickets.service_levels", _external=True),
+            str(current_app.config["BABEL_DEFAULT_LOCALE"]),
+        )
     return render_template(
         "tickets/show.html",
         ticket=ticket,
         events=events,
+        canned_replies=canned_replies,
         **timeline_context(ticket, events),
-        reply_form=ReplyForm(),
+        reply_form=reply_form,
         status_form=status_form,
         resolve_form=resolve_form,
         clocks=ticket_clocks(get_session(), ticket, utcnow()),
+        seen=max((e.id for e in ticket.events if e.id is not None), default=0),
         rating_form=RatingForm()
         if ticket.status is Status.CLOSED and ticket.rating is None
         else None,
@@ -259,6 +277,37 @@ def _escalate_form(ticket: Ticket, **kwargs: Any) -> EscalateForm:
     return form
 
 
+# The fields each staff form writes: a save is refused if someone else changed one of them
+# after the page was loaded.
+CONFLICTS_FIELDS = frozenset(service.EDITABLE_FIELDS) | {"priority"}
+CONFLICTS_PRIORITY = frozenset({"priority", "impact", "urgency", "core_system_down"})
+CONFLICTS_ASSIGN = frozenset({"assignee", "group"})
+CONFLICTS_STATUS = frozenset({"status"})
+CONFLICTS_RESOLVE = frozenset({"status", "diagnosis", "cause", "solution"})
+
+
+def _changed_since_loaded(ticket: Ticket, fields: frozenset[str]) -> ResponseReturnValue | None:
+    """Return a 409 page listing what others changed in ``fields`` since the page was
+    loaded (its form says which event it had seen last), or None when nothing did."""
+    seen = request.form.get("seen", "")
+    if not seen.isdigit():
+        return None
+    changed = [
+        e
+        for e in ticket.events
+        if e.id is not None
+        and e.id > int(seen)
+        and e.field in fields
+        and e.actor_id != current_user.id
+    ]
+    if not changed:
+        return None
+    events = [e for e in changed if current_user.is_staff or not e.internal]
+    return render_template(
+        "tickets/conflict.html", ticket=ticket, events=events, **timeline_context(ticket, events)
+    ), 409
+
+
 def _open_for_work(ticket_id: int) -> Ticket:
     ticket = ticket_for_reader(ticket_id)
     if ticket.status is Status.CLOSED:
@@ -271,6 +320,8 @@ def _open_for_work(ticket_id: int) -> Ticket:
 def correct_fields(ticket_id: int) -> ResponseReturnValue:
     """Correct what intake captured; each changed field is recorded with who changed it."""
     ticket = _open_for_work(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_FIELDS)) is not None:
+        return conflict
     form = _fields_form(ticket)
     if not form.validate_on_submit():
         abort(
@@ -302,6 +353,8 @@ def correct_fields(ticket_id: int) -> ResponseReturnValue:
 def override_priority(ticket_id: int) -> ResponseReturnValue:
     """Override the priority the matrix gave; the reason is recorded."""
     ticket = _open_for_work(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_PRIORITY)) is not None:
+        return conflict
     form = PriorityForm()
     if not form.validate_on_submit():
         abort(422, description=_("Choose P1 to P4 and give a reason (at most 500 characters)."))
@@ -326,6 +379,8 @@ def _chosen(model: type[Any], raw: str) -> Any:
 def assign(ticket_id: int) -> ResponseReturnValue:
     """Give the ticket to a group and/or a person."""
     ticket = _open_for_work(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_ASSIGN)) is not None:
+        return conflict
     form = _assign_form(ticket)
     if not form.validate_on_submit():
         abort(422, description=_("Choose a group and a person from the lists."))
@@ -343,6 +398,8 @@ def assign(ticket_id: int) -> ResponseReturnValue:
 def escalate(ticket_id: int) -> ResponseReturnValue:
     """Hand the ticket to a group of a higher support line, with a reason."""
     ticket = _open_for_work(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_ASSIGN)) is not None:
+        return conflict
     form = _escalate_form(ticket)
     if not form.validate_on_submit():
         abort(422, description=_("Choose a group of a higher line and say why."))
@@ -393,6 +450,8 @@ def take(ticket_id: int) -> ResponseReturnValue:
 def change_status(ticket_id: int) -> ResponseReturnValue:
     """Start work, wait on the user, or resume."""
     ticket = ticket_for_reader(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_STATUS)) is not None:
+        return conflict
     form = StatusForm()
     form.status.choices = [SelectChoice(s.value) for s in Status]
     if not form.validate_on_submit():
@@ -418,6 +477,8 @@ def _apply(use_case: Callable[..., object], ticket: Ticket, *args: Any) -> None:
 def resolve(ticket_id: int) -> ResponseReturnValue:
     """Record diagnosis, cause and solution and resolve; the user is asked to confirm."""
     ticket = ticket_for_reader(ticket_id)
+    if (conflict := _changed_since_loaded(ticket, CONFLICTS_RESOLVE)) is not None:
+        return conflict
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from articles.models import Article
+from articles.models import Article, ArticleState
 from portal.auth.models import Role
 from tests.conftest import PASSWORD
 
@@ -140,7 +140,10 @@ def test_the_core_loop_in_a_real_browser(
     page.click("form[action*='/editor/from-ticket/'] button")
     page.wait_for_url("**/editor/articles/*/edit")
     page.locator("#preview").get_by_text("Calibrate").wait_for(timeout=5000)
-    page.click("form[action$='/submit'] button")
+    # An edit not saved yet goes with the submission, not lost.
+    body = page.locator("textarea[name=body]")
+    body.fill(body.input_value() + "\n\nChecked by the desk on the warehouse printers.")
+    page.click("button[formaction$='/submit']")
     page.wait_for_load_state()
     sign_out(page)
 
@@ -148,9 +151,13 @@ def test_the_core_loop_in_a_real_browser(
     sign_in(page, base, "boss")
     article_id = db.scalars(select(Article.id).where(Article.title.like("%Label printer%"))).one()
     page.goto(f"{base}/editor/articles/{article_id}/edit")
-    page.click("form[action$='/publish'] button")
+    page.click("button[formaction$='/publish']")
     page.wait_for_load_state()
     sign_out(page)
+    db.expire_all()
+    published = db.get(Article, article_id)
+    assert published.state is ArticleState.PUBLISHED
+    assert "Checked by the desk on the warehouse printers." in published.body
 
     # 5. The user finds it from the request form.
     sign_in(page, base, user.username)

@@ -33,6 +33,7 @@ PAGES = {
     "/notifications/settings": (302, 200, 200, 200),
     "/service-levels": (200, 200, 200, 200),
     "/admin/mail": (302, 403, 403, 200),
+    "/admin/replies": (302, 403, 403, 200),
     "/admin/mail?status=failed": (302, 403, 403, 200),
     "/tickets/{ticket}/rate": (302, 404, 404, 404),
     "/account/password": (302, 200, 200, 200),
