@@ -143,7 +143,7 @@ def new() -> ResponseReturnValue:
 def _changed_since(article: Article, form: ArticleForm) -> list[Revision]:
     """Return the revisions saved after the one the form was loaded at (empty: none, or
     the form does not say)."""
-    loaded = (form.version.data or "").strip()
+    loaded = str(form.version.data or "").strip()
     if not loaded.isdigit() or int(loaded) >= article.version:
         return []
     return [r for r in article.revisions if r.number > int(loaded)]

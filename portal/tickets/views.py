@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from babel.dates import get_day_names
@@ -17,10 +18,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
@@ -47,6 +48,7 @@ from portal.tickets.forms import (
 from portal.tickets.mail_out import rating_token_valid
 from portal.tickets.models import (
     ArticleLink,
+    Channel,
     EventKind,
     Status,
     SupportGroup,
@@ -63,6 +65,7 @@ QUEUE_VIEWS = ("open", "mine", "my_groups", "unassigned", "at_risk", "breached",
 # How the queue can be ordered: the next deadline (paused and finished tickets last), the
 # priority, the oldest first, or the latest change first.
 QUEUE_SORTS = ("deadline", "priority", "age", "updated")
+QUEUE_FILTERS = ("status", "priority", "category", "channel")
 PER_PAGE = 25
 
 
@@ -100,34 +103,64 @@ def my_tickets() -> ResponseReturnValue:
     return render_template("tickets/mine.html", tickets=tickets)
 
 
-@bp.get("/queue")
-@role_required(Role.TECHNICIAN)
-def queue() -> ResponseReturnValue:
-    """The technicians' queue: a view (open, mine, my groups, unassigned, at risk,
-    breached, resolved, all) in an order (next deadline first by default)."""
+def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], list[Any], list[Any]]:
+    """Read the queue's view, order and filters from the query string (400 when unknown);
+    return them with the view's conditions and the filters' conditions apart from status."""
     view = request.args.get("view", "open")
     sort = request.args.get("sort", "deadline")
     if view not in QUEUE_VIEWS:
         abort(400, description=_("Unknown queue view."))
     if sort not in QUEUE_SORTS:
         abort(400, description=_("Unknown queue order."))
+    chosen = {key: request.args.get(key, "") for key in QUEUE_FILTERS}
+    allowed = {
+        "status": {s.value for s in Status},
+        "priority": set(settings.PRIORITIES),
+        "channel": {c.value for c in Channel},
+    }
+    for key, values in allowed.items():
+        if chosen[key] and chosen[key] not in values:
+            abort(400, description=_("Unknown value for %(filter)s.", filter=key))
+    if chosen["category"] and not chosen["category"].isdigit():
+        abort(400, description=_("Unknown value for %(filter)s.", filter="category"))
+    opened = Ticket.status.in_(OPEN_STATUSES)
+    mine = select(group_members.c.group_id).where(group_members.c.user_id == current_user.id)
+    in_view = {
+        "open": [opened],
+        "mine": [Ticket.assignee_id == current_user.id, opened],
+        "my_groups": [Ticket.group_id.in_(mine), opened],
+        "unassigned": [Ticket.assignee_id.is_(None), opened],
+        "at_risk": [Ticket.sla_warn_at <= now, Ticket.sla_due_at > now],
+        "breached": [Ticket.sla_due_at <= now],
+        "resolved": [or_(Ticket.status == Status.RESOLVED, Ticket.status == Status.CLOSED)],
+        "all": [],
+    }[view]
+    narrowed = []
+    if chosen["priority"]:
+        narrowed.append(Ticket.priority == chosen["priority"])
+    if chosen["channel"]:
+        narrowed.append(Ticket.channel == Channel(chosen["channel"]))
+    if chosen["category"]:
+        narrowed.append(Ticket.category_id == int(chosen["category"]))
+    return view, sort, chosen, in_view, narrowed
+
+
+@bp.get("/queue")
+@role_required(Role.TECHNICIAN)
+def queue() -> ResponseReturnValue:
+    """The technicians' queue: a view (open, mine, my groups, unassigned, at risk,
+    breached, resolved, all), narrowed by status, priority, category and channel, with the
+    count in each status, in an order (next deadline first by default)."""
     now = utcnow()
-    stmt = select(Ticket)
-    if view == "open":
-        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
-    elif view == "mine":
-        stmt = stmt.where(Ticket.assignee_id == current_user.id, Ticket.status.in_(OPEN_STATUSES))
-    elif view == "my_groups":
-        mine = select(group_members.c.group_id).where(group_members.c.user_id == current_user.id)
-        stmt = stmt.where(Ticket.group_id.in_(mine), Ticket.status.in_(OPEN_STATUSES))
-    elif view == "unassigned":
-        stmt = stmt.where(Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATUSES))
-    elif view == "at_risk":
-        stmt = stmt.where(Ticket.sla_warn_at <= now, Ticket.sla_due_at > now)
-    elif view == "breached":
-        stmt = stmt.where(Ticket.sla_due_at <= now)
-    elif view == "resolved":
-        stmt = stmt.where(or_(Ticket.status == Status.RESOLVED, Ticket.status == Status.CLOSED))
+    view, sort, chosen, in_view, narrowed = _queue_filters(now)
+    db = get_session()
+    counted = select(Ticket.status, func.count(Ticket.id)).where(*in_view, *narrowed)
+    counts: dict[Status, int] = {}
+    for status, number in db.execute(counted.group_by(Ticket.status)):
+        counts[status] = number
+    conditions = [*in_view, *narrowed]
+    if chosen["status"]:
+        conditions.append(Ticket.status == Status(chosen["status"]))
     order = {
         "deadline": (Ticket.sla_due_at.is_(None), Ticket.sla_due_at, Ticket.priority),
         "priority": (Ticket.priority, Ticket.created_at),
@@ -135,11 +168,9 @@ def queue() -> ResponseReturnValue:
         "updated": (Ticket.updated_at.desc(),),
     }[sort]
     page = page_number()
-    tickets = (
-        get_session()
-        .scalars(stmt.order_by(*order, Ticket.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1))
-        .all()
-    )
+    query = select(Ticket).where(*conditions).order_by(*order, Ticket.id)
+    tickets = db.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    args = {"view": view, "sort": sort, **{k: v for k, v in chosen.items() if v}}
     return render_template(
         "tickets/queue.html",
         tickets=tickets[:PER_PAGE],
@@ -149,8 +180,42 @@ def queue() -> ResponseReturnValue:
         views=QUEUE_VIEWS,
         sort=sort,
         sorts=QUEUE_SORTS,
+        chosen=chosen,
+        args=args,
+        counts=counts,
+        statuses=list(Status),
+        categories=categories_to_choose(db, None),
+        channels=list(Channel),
+        priorities=settings.PRIORITIES,
+        assign_form=_assign_form(None, formdata=None),
         now=now,
     )
+
+
+@bp.post("/queue/assign")
+@role_required(Role.TECHNICIAN)
+def bulk_assign() -> ResponseReturnValue:
+    """Give the ticked tickets to a group and/or person (finished ones are left alone)."""
+    form = _assign_form(None)
+    ids = request.form.getlist("ticket")
+    if not ids or not all(i.isdigit() for i in ids) or len(ids) > PER_PAGE * 4:
+        abort(422, description=_("Tick the tickets to assign."))
+    if not form.validate_on_submit():
+        abort(422, description=_("Choose a group and a person from the lists."))
+    db = get_session()
+    group = db.get(SupportGroup, int(form.group.data)) if form.group.data else None
+    person = db.get(User, int(form.assignee.data)) if form.assignee.data else None
+    me = _me()
+    moved = 0
+    for ticket in db.scalars(select(Ticket).where(Ticket.id.in_([int(i) for i in ids]))):
+        if ticket.status in (Status.RESOLVED, Status.CLOSED):
+            continue
+        service.reassign(db, ticket, group, person, me, form.reason.data or "")
+        moved += 1
+    db.commit()
+    flash(ngettext("%(num)d ticket assigned.", "%(num)d tickets assigned.", moved), "info")
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/queue") else url_for("tickets.queue"))
 
 
 def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:
@@ -254,7 +319,7 @@ def _group_label(group: SupportGroup) -> str:
     return _("%(name)s (line %(line)s)", name=group.name(locale_code()), line=group.line)
 
 
-def _assign_form(ticket: Ticket, **kwargs: Any) -> AssignForm:
+def _assign_form(ticket: Ticket | None, **kwargs: Any) -> AssignForm:
     form = AssignForm(**kwargs)
     form.group.choices = [SelectChoice("", _("No group"))] + [
         SelectChoice(str(g.id), _group_label(g)) for g in active_groups(get_session())
@@ -262,7 +327,7 @@ def _assign_form(ticket: Ticket, **kwargs: Any) -> AssignForm:
     form.assignee.choices = [SelectChoice("", _("Nobody (the group's queue)"))] + [
         SelectChoice(str(u.id), u.display_name) for u in active_staff(get_session())
     ]
-    if kwargs.get("formdata", True) is None:
+    if kwargs.get("formdata", True) is None and ticket is not None:
         form.group.data = str(ticket.group_id or "")
         form.assignee.data = str(ticket.assignee_id or "")
     return form

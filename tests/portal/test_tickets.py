@@ -227,3 +227,63 @@ def test_resolving_without_a_diagnosis_is_refused_and_changes_nothing(
     db.rollback()
     db.expire_all()
     assert ticket.status is Status.NEW and len(ticket.events) == before and ticket.solution == ""
+
+
+def test_the_queue_narrows_by_priority_category_channel_and_status_with_counts(
+    db, client, login, make_user, make_ticket, category
+):
+    from portal.tickets import service
+
+    requester = make_user()
+    tech = make_user(Role.TECHNICIAN)
+    network = category("network")
+    vpn = make_ticket(requester, subject="VPN drops", category_id=network.id, urgency="critical")
+    make_ticket(requester, subject="Toner empty", urgency="low")
+    taken = make_ticket(requester, subject="Mail slow", category_id=network.id)
+    service.take(taken, db.merge(tech))
+    db.commit()
+    login(tech)
+    page = client.get(f"/queue?category={network.id}").get_data(as_text=True)
+    assert "VPN drops" in page and "Mail slow" in page and "Toner empty" not in page
+    assert "New (1)" in page and "Assigned (1)" in page
+    narrowed = client.get(f"/queue?category={network.id}&status=assigned").get_data(as_text=True)
+    assert "Mail slow" in narrowed and "VPN drops" not in narrowed
+    assert "New (1)" in narrowed  # the counts ignore the status picked
+    p2 = client.get(f"/queue?priority={vpn.priority}").get_data(as_text=True)
+    assert "VPN drops" in p2 and "Toner empty" not in p2
+    assert "Toner empty" not in client.get("/queue?channel=phone").get_data(as_text=True)
+    for bad in ("priority=P9", "status=lost", "channel=fax", "category=x"):
+        assert client.get(f"/queue?{bad}").status_code == 400
+
+
+def test_technicians_assign_several_tickets_at_once(
+    db, client, login, make_user, make_ticket, make_client
+):
+    requester = make_user()
+    tech = make_user(Role.TECHNICIAN, name="Tina")
+    first = make_ticket(requester, subject="One")
+    second = make_ticket(requester, subject="Two")
+    untouched = make_ticket(requester, subject="Three")
+    login(tech)
+    response = client.post(
+        "/queue/assign",
+        {
+            "ticket": [str(first.id), str(second.id)],
+            "group": "",
+            "assignee": str(tech.id),
+            "reason": "morning sweep",
+            "back": "/queue?view=unassigned",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/queue?view=unassigned")
+    db.rollback()
+    db.expire_all()
+    assert first.assignee_id == second.assignee_id == tech.id
+    assert untouched.assignee_id is None
+    assert first.status is Status.ASSIGNED
+    nothing = {"group": "", "assignee": str(tech.id), "reason": "", "back": ""}
+    assert client.post("/queue/assign", nothing).status_code == 422
+    assert client.post("/queue/assign", {**nothing, "ticket": "x"}).status_code == 422
+    user = login(requester, on=make_client())
+    assert user.post("/queue/assign", {**nothing, "ticket": str(untouched.id)}).status_code == 403
