@@ -5,7 +5,7 @@ from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
-from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.models import IncomingMail, Ticket, TicketEvent
 
 metadata = Base.metadata
 
@@ -15,6 +15,7 @@ __all__ = [
     "Base",
     "Category",
     "Deflection",
+    "IncomingMail",
     "IndexOutbox",
     "Phrasing",
     "Revision",
