@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
@@ -47,7 +46,8 @@ from sqlalchemy.orm import Session
 
 from articles.models import utcnow
 from portal.admin import settings
-from portal.auth.models import Role, User
+from portal.auth.contacts import create_contact
+from portal.auth.models import User
 from portal.text import clean_text
 from portal.tickets import service
 from portal.tickets.forms import MAX_TEXT
@@ -84,7 +84,6 @@ LOOP_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "List-Id", "L
 BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,990}>")
 ADDRESS = re.compile(r"^[^@\s<>\"(),;:]{1,64}@[^@\s<>\"(),;:]{1,253}$")
-USERNAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 # Phones' signatures, which the reply parser misses in Chinese ("从我的 iPhone 发送").
 SENT_FROM = re.compile(
     r"\n[ \t]*(?:从我的.{1,30}发送|发自我的.{1,30}|Sent from my .{1,40})[ \t]*\Z", re.IGNORECASE
@@ -463,25 +462,7 @@ def _internal(address: str, domains: list[str]) -> bool:
 
 def _new_account(session: Session, parsed: ParsedMail) -> User:
     local = parsed.sender.split("@", 1)[0]
-    base = USERNAME_CHARS.sub("", local)[:60].strip(".-_") or "mail"
-    if len(base) < 2:
-        base = f"mail-{base}"
-    username, number = base, 1
-    while session.scalar(select(User.id).where(User.username == username)) is not None:
-        number += 1
-        username = f"{base}-{number}"
-    user = User(
-        username=username,
-        display_name=(parsed.sender_name or local)[:120],
-        email=parsed.sender,
-        role=Role.USER,
-    )
-    # Nobody knows this password: the account follows its tickets by mail until an admin
-    # gives it one.
-    user.set_password(secrets.token_urlsafe(32))
-    session.add(user)
-    session.flush()
-    return user
+    return create_contact(session, parsed.sender_name or local, email=parsed.sender)
 
 
 def _threaded_ticket(

@@ -432,7 +432,7 @@ def test_the_ticket_page_says_the_reply_came_by_email(mail_in, db, people, login
     mail_in("reply-outlook.eml")
     login(people["alice"])
     page = client.get("/tickets/1").get_data(as_text=True)
-    assert "Alice Chen, by email" in page
+    assert "Alice Chen (by email) replied" in page
 
 
 def solveloop(*args, database_url, stdin):
