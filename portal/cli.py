@@ -274,6 +274,10 @@ def mail_in(ctx: Context, source: str | None) -> None:
     try:
         config = ctx.app.config
         limit = int(config["MAIL_IN_MAX_BYTES"])
+    except Exception as exc:  # a broken instance folder or config: keep the message queued
+        click.echo(f"deferred: cannot start: {type(exc).__name__}: {str(exc)[:200]}", err=True)
+        sys.exit(intake.EX_TEMPFAIL)
+    try:
         if source is None or source == "-":
             raw = sys.stdin.buffer.read(limit + 1)
         else:

@@ -484,7 +484,9 @@ def _threaded_ticket(
             t
             for t in session.scalars(
                 select(IncomingMail.ticket_id).where(
-                    IncomingMail.message_key.in_(keys), IncomingMail.ticket_id.is_not(None)
+                    IncomingMail.message_key.in_(keys),
+                    IncomingMail.ticket_id.is_not(None),
+                    IncomingMail.outcome.in_(("opened", "replied")),  # not refused mail's
                 )
             )
             if t is not None
@@ -539,7 +541,11 @@ def _reply(
         body = trim_reply(parsed.text)[:MAX_TEXT]
         service.add_reply(ticket, user, body, via=Actor.EMAIL, message_id=parsed.message_id[:998])
         return Outcome(EX_OK, "replied", f"accepted: reply added to ticket #{ticket.id}", ticket.id)
-    if user is not None and user.active and user.is_staff:
+    if user is not None and not user.active:
+        return Outcome(
+            EX_NOPERM, "refused", f"refused: the account of {parsed.sender} is closed", ticket.id
+        )
+    if user is not None and user.is_staff:
         if not authenticated(parsed.message, parsed.sender, config.authserv_id):
             return Outcome(
                 EX_NOPERM,

@@ -403,6 +403,16 @@ def test_a_deactivated_account_cannot_open_tickets_by_mail(mail_in, db, people):
     assert tickets(db) == []
 
 
+def test_a_deactivated_requester_cannot_reply_by_mail(mail_in, db, people):
+    mail_in("new-english.eml")
+    db.merge(people["alice"]).active = False
+    db.commit()
+    result = mail_in("reply-gmail.eml")
+    assert result.exit_code == 77
+    assert "is closed" in result.output
+    assert events(db, 1, EventKind.REPLY) == []
+
+
 def test_a_sender_over_the_rate_limit_is_ignored(mail_in, db):
     for number in range(3):
         data = variant("unknown-internal.eml", Message_ID=f"<burst-{number}@corp.example.com>")
@@ -467,3 +477,14 @@ def test_an_unavailable_database_is_a_temporary_failure_without_a_traceback(tmp_
     assert done.returncode == 75
     assert done.stderr.decode().startswith("deferred: the database is unavailable")
     assert b"Traceback" not in done.stderr + done.stdout
+
+
+def test_an_instance_that_cannot_start_is_a_temporary_failure(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    data = (MAIL / "new-english.eml").read_bytes()
+    result = CliRunner().invoke(
+        main, ["--instance", str(blocker / "instance"), "mail-in"], input=data
+    )
+    assert result.exit_code == 75
+    assert result.output.startswith("deferred: cannot start")
