@@ -260,6 +260,57 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
 
 
+@main.command("mail-in")
+@click.argument("source", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@pass_context
+def mail_in(ctx: Context, source: str | None) -> None:
+    """File one e-mail (on stdin, or the file SOURCE) as a new ticket or a reply.
+
+    For an MTA alias. Exit status: 0 accepted or ignored (duplicates, auto-replies,
+    bounces), 65 not a mail it can read, 66 SOURCE missing, 77 refused by the sender
+    policy, 75 the database is unavailable (the MTA tries again later).
+    """
+    from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.tickets import mail_in as intake
+
+    try:
+        config = ctx.app.config
+        limit = int(config["MAIL_IN_MAX_BYTES"])
+    except Exception as exc:  # a broken instance folder or config: keep the message queued
+        click.echo(f"deferred: cannot start: {type(exc).__name__}: {str(exc)[:200]}", err=True)
+        sys.exit(intake.EX_TEMPFAIL)
+    try:
+        if source is None or source == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(source, "rb") as handle:
+                raw = handle.read(limit + 1)
+    except OSError as exc:
+        click.echo(f"refused: cannot read {source}: {exc.strerror}", err=True)
+        sys.exit(intake.EX_NOINPUT)
+    settings = intake.MailConfig(
+        secret=str(config["SECRET_KEY"]),
+        max_bytes=limit,
+        sender_limit=int(config["MAIL_IN_SENDER_LIMIT"]),
+        sender_window=timedelta(minutes=float(config["MAIL_IN_SENDER_WINDOW_MINUTES"])),
+        authserv_id=str(config["MAIL_AUTHSERV_ID"]),
+    )
+    try:
+        with ctx.app.app_context(), ctx.app.extensions["solveloop.write_sessions"]() as session:
+            outcome = intake.receive(session, raw, settings)
+    except SQLAlchemyError as exc:
+        click.echo(f"deferred: the database is unavailable ({type(exc).__name__})", err=True)
+        sys.exit(intake.EX_TEMPFAIL)
+    except Exception as exc:  # keep the message queued rather than lose it
+        click.echo(f"deferred: {type(exc).__name__}: {str(exc)[:200]}", err=True)
+        sys.exit(intake.EX_TEMPFAIL)
+    click.echo(outcome.message, err=outcome.status != intake.EX_OK)
+    sys.exit(outcome.status)
+
+
 PUBLIC_SETS = ("stackfaq", "bq")
 METRIC_NAMES = ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10")
 

@@ -30,6 +30,14 @@ DEFAULTS: dict[str, Any] = {
     "SUGGEST_RATE_LIMIT": "120 per minute",
     # Technicians may publish their own articles without an admin's review.
     "TECHNICIANS_CAN_PUBLISH": False,
+    # Mail intake (`solveloop mail-in`): the largest message read, in bytes; how many
+    # messages one sender may send within the window (minutes) before the rest are ignored;
+    # the authserv-id of the organisation's mail server whose Authentication-Results header
+    # vouches for staff senders (empty: replies from staff addresses are refused).
+    "MAIL_IN_MAX_BYTES": 25 * 1024 * 1024,
+    "MAIL_IN_SENDER_LIMIT": 20,
+    "MAIL_IN_SENDER_WINDOW_MINUTES": 10,
+    "MAIL_AUTHSERV_ID": "",
     # Run the outbox indexer in a thread of each web process (the demo); production may
     # run `solveloop worker` instead and switch this off.
     "INDEXER_THREAD": True,

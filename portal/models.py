@@ -6,7 +6,7 @@ from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
 from portal.tickets.canned import CannedReply
-from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.models import IncomingMail, Ticket, TicketEvent
 from portal.tickets.notifications import Notification
 
 metadata = Base.metadata
@@ -18,6 +18,7 @@ __all__ = [
     "CannedReply",
     "Category",
     "Deflection",
+    "IncomingMail",
     "IndexOutbox",
     "Notification",
     "Phrasing",

@@ -9,21 +9,26 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category
 from articles.service import categories_to_choose, learn_phrasing
-from portal.auth.models import User
+from portal.auth import role_required
+from portal.auth.contacts import create_contact, exact_people, people_like
+from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
+from portal.intake.forms import CallForm
 from portal.intake.models import Deflection
 from portal.kb.queries import suggest_articles
 from portal.kb.views import MAX_QUERY_CHARS, is_staff
 from portal.security import limiter
 from portal.tickets.forms import RequestForm
-from portal.tickets.service import Intake, open_ticket
+from portal.tickets.models import Channel
+from portal.tickets.service import Intake, open_ticket, record_resolution
+from portal.tickets.workflow import TransitionRefused
 
 bp = Blueprint("intake", __name__)
 
@@ -46,6 +51,22 @@ def request_form() -> RequestForm:
     if request.method == "GET" and not form.contact.data:
         form.contact.data = current_user.email or current_user.phone
     return form
+
+
+def _intake(form: RequestForm, channel: Channel, contact: str) -> Intake:
+    category = get_session().scalar(select(Category).where(Category.slug == form.category.data))
+    return Intake(
+        subject=form.subject.data,
+        symptom=form.symptom.data,
+        started=form.started.data or "",
+        started_at=_local_time(form.started_at.data),
+        impact=form.impact.data,
+        urgency=form.urgency.data,
+        core_system_down=form.core_system_down.data,
+        contact=contact,
+        category_id=category.id if category else None,
+        channel=channel,
+    )
 
 
 def _local_time(value: datetime | None) -> datetime | None:
@@ -132,3 +153,83 @@ def solved() -> ResponseReturnValue:
     db.commit()
     flash(_("Glad that helped — no ticket was needed."), "info")
     return redirect(url_for("kb.article", article_id=article.id, solved=1))
+
+
+def _caller(form: CallForm) -> tuple[User | None, list[User]]:
+    """Return the caller the form names (or None) and the accounts to choose from."""
+    db = get_session()
+    if form.caller_id.data and form.caller_id.data.isdigit():
+        chosen = db.get(User, int(form.caller_id.data))
+        if chosen is not None and chosen.active:
+            return chosen, []
+    if form.create_caller.data:
+        name = (form.new_name.data or "").strip() or form.caller.data.strip()
+        email = (form.new_email.data or "").strip().lower()
+        taken = (
+            list(db.scalars(select(User).where(func.lower(User.email) == email))) if email else []
+        )
+        if taken:
+            form.new_email.errors = [_("This address already belongs to someone listed.")]
+            return None, taken
+        return create_contact(db, name[:120], email, (form.new_phone.data or "").strip()), []
+    exact = exact_people(db, form.caller.data)
+    if len(exact) == 1:
+        return exact[0], []
+    matches = exact or people_like(db, form.caller.data)
+    if matches:
+        form.caller_id.errors = [_("Choose the caller from the people who match.")]
+    else:
+        form.caller.errors = [_("Nobody matches; check the spelling or add a new contact.")]
+        typed = form.caller.data.strip()
+        field = form.new_email if "@" in typed else form.new_name
+        field.data = field.data or typed
+    return None, matches
+
+
+@bp.route("/tickets/call", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def record_call() -> ResponseReturnValue:
+    """Record a phone call: find or add the caller, capture the request, open the ticket."""
+    form = CallForm()
+    form.category.choices = [SelectChoice("", _("Not sure"))] + [
+        SelectChoice(c.slug, c.name(locale_code())) for c in categories_to_choose(get_session())
+    ]
+    candidates: list[User] = []
+    if form.validate_on_submit():
+        solved = bool(form.solved_on_call.data)
+        diagnosis, solution = (form.diagnosis.data or "").strip(), (form.solution.data or "")
+        if solved and not (diagnosis and solution.strip()):
+            form.solution.errors = [
+                _("A call solved on the spot needs a diagnosis and a solution.")
+            ]
+        else:
+            caller, candidates = _caller(form)
+            if caller is not None:
+                db = get_session()
+                me = db.get(User, current_user.id)
+                assert me is not None
+                contact = (form.contact.data or "").strip() or caller.phone or caller.email
+                ticket = open_ticket(db, _intake(form, Channel.PHONE, contact), caller, me)
+                if solved:
+                    try:
+                        record_resolution(ticket, me, diagnosis, "", solution)
+                    except TransitionRefused as exc:
+                        abort(422, description=str(exc.message))
+                db.commit()
+                flash(
+                    _(
+                        "Call recorded as ticket #%(id)s for %(name)s.",
+                        id=ticket.id,
+                        name=caller.display_name,
+                    ),
+                    "info",
+                )
+                return redirect(url_for("tickets.show", ticket_id=ticket.id))
+    form.caller_id.choices = [SelectChoice(str(u.id), _label(u)) for u in candidates]
+    status = 422 if form.is_submitted() else 200
+    return render_template("intake/call.html", form=form, candidates=candidates), status
+
+
+def _label(user: User) -> str:
+    details = " · ".join(v for v in (user.username, user.email, user.phone) if v)
+    return f"{user.display_name} ({details})"

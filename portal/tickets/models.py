@@ -6,7 +6,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from articles.models import Article, Base, Category, UTCDateTime, text_enum, utcnow
@@ -111,6 +122,29 @@ class CategoryRoute(Base):
 
     category: Mapped[Category] = relationship()
     group: Mapped[SupportGroup] = relationship()
+
+
+class IncomingMail(Base):
+    """A message mail intake has read: what came of it, and its Message-ID, kept once.
+
+    The unique key makes intake idempotent (the same message delivered twice does nothing
+    the second time) and the sender and time let it count a sender's recent messages.
+    """
+
+    __tablename__ = "incoming_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # sha256 of the Message-ID (of the raw message when it has none): ids can be long.
+    message_key: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    sender: Mapped[str] = mapped_column(String(254), default="")
+    # What intake did: opened, replied, bounce, ignored, refused.
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_incoming_mail_sender_received_at", "sender", "received_at"),)
 
 
 ticket_solutions = Table(

@@ -71,11 +71,13 @@ def _record(
     new: Any = None,
     body: str = "",
     internal: bool = False,
+    via: Actor | None = None,
     **detail: Any,
 ) -> TicketEvent:
     event = TicketEvent(
         kind=kind,
-        actor=Actor.USER if actor is not None else Actor.SYSTEM,
+        # ``via`` names the channel when it was not a person at the portal (Actor.EMAIL).
+        actor=via or (Actor.USER if actor is not None else Actor.SYSTEM),
         actor_user=actor,
         field=field,
         old_value=old,
@@ -124,6 +126,7 @@ def open_ticket(
         ticket,
         EventKind.CREATED,
         recorded_by or requester,
+        via=Actor.EMAIL if intake.channel is Channel.EMAIL else None,
         channel=intake.channel.value,
         priority=ticket.priority,
     )
@@ -255,15 +258,22 @@ def move(
     return event
 
 
-def _reply(ticket: Ticket, author: User, body: str) -> None:
-    event = _record(ticket, EventKind.REPLY, author, body=body)
+def _reply(
+    ticket: Ticket, author: User, body: str, via: Actor | None = None, **detail: Any
+) -> None:
+    event = _record(ticket, EventKind.REPLY, author, body=body, via=via, **detail)
     if author.id != ticket.requester_id and _is_staff(author) and ticket.first_response_at is None:
         ticket.first_response_at = event.created_at
 
 
-def add_reply(ticket: Ticket, author: User, body: str) -> None:
-    """Add a public reply; a user's reply takes a waiting ticket back into progress."""
-    _reply(ticket, author, body)
+def add_reply(
+    ticket: Ticket, author: User, body: str, via: Actor | None = None, **detail: Any
+) -> None:
+    """Add a public reply; a user's reply takes a waiting ticket back into progress.
+
+    ``via=Actor.EMAIL`` records that it came by mail, with ``detail`` (its Message-ID).
+    """
+    _reply(ticket, author, body, via, **detail)
     if ticket.status is Status.WAITING and author.id == ticket.requester_id:
         move(ticket, Status.IN_PROGRESS, author)
 
@@ -445,3 +455,16 @@ def link_article(ticket: Ticket, article: Article, relation: ArticleLink, actor:
         relation=relation.value,
     )
     return True
+
+
+def record_bounce(ticket: Ticket, body: str, **detail: Any) -> TicketEvent:
+    """Record that mail about the ticket came back undelivered (staff only)."""
+    return _record(
+        ticket,
+        EventKind.NOTIFICATION_FAILED,
+        None,
+        body=body,
+        internal=True,
+        via=Actor.EMAIL,
+        **detail,
+    )

@@ -18,6 +18,7 @@ PAGES = {
     "/tickets": (302, 200, 200, 200),
     "/tickets/{ticket}": (302, 404, 200, 200),
     "/queue": (302, 403, 200, 200),
+    "/tickets/call": (302, 403, 200, 200),
     "/editor/articles": (302, 403, 200, 200),
     "/editor/articles/new": (302, 403, 200, 200),
     "/editor/articles/{public}/edit": (302, 403, 200, 200),
@@ -73,6 +74,7 @@ STAFF_POSTS = [
     ("/tickets/{ticket}/resolve", {"diagnosis": "x", "solution": "Fixed it"}),
     ("/tickets/{ticket}/priority", {"priority": "P1", "reason": "VIP"}),
     ("/tickets/{ticket}/assign", {"group": "", "assignee": "", "reason": ""}),
+    ("/tickets/call", {"caller": "owner", "subject": "x", "symptom": "y", "impact": "me"}),
     ("/editor/preview", {"body": "# hi"}),
     ("/editor/articles/{draft}/submit", {}),
 ]

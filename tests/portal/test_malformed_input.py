@@ -78,6 +78,13 @@ FIELDS = (
     "g1-line",
     "internal_domains",
     "unknown_senders",
+    "caller",
+    "caller_id",
+    "create_caller",
+    "new_name",
+    "new_email",
+    "new_phone",
+    "solved_on_call",
 )
 NASTY = "vpn\x00 \x1b[31m\u202egnp.exe\x85\x07 打印机"
 JSON_BODIES = (

@@ -146,7 +146,7 @@ def test_mail_goes_through_smtp_in_the_readers_language_and_is_recorded(
     assert "我们已收到您的请求" in to_alice["Subject"]
     assert "Bcc" not in to_alice and "evil@example.net" not in str(to_alice["To"])
     assert to_alice["Auto-Submitted"] == "auto-generated"
-    assert threading.ticket_in(to_alice["Message-ID"], app.config["SECRET_KEY"]) == ticket_id
+    assert threading.signed_ticket(to_alice["Message-ID"], app.config["SECRET_KEY"]) == ticket_id
     text = to_alice.get_body(("plain",)).get_content()
     html = to_alice.get_body(("html",)).get_content()
     assert f"https://help.example.com/tickets/{ticket_id}" in text
@@ -487,3 +487,48 @@ def test_the_service_levels_page_publishes_the_targets_in_both_languages(client)
     assert "Monday, Tuesday, Wednesday, Thursday, Friday" in page and "09:00–18:00" in page
     zh = client.get("/service-levels", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "服务级别" in zh and "0.5 个工作小时" in zh and "星期一" in zh
+
+
+def test_a_reply_to_a_notification_threads_back_and_the_notification_itself_is_not_taken_in(
+    app, client, login, db, desk, smtp, database_url, tmp_path
+):
+    from email.message import EmailMessage
+
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    ticket_id = file_request(client, login, desk)
+    deliver_due(app)
+    sent = next(m for rcpt, m in smtp.messages if rcpt == ["alice@corp.example.com"])
+    env = {
+        "SOLVELOOP_DATABASE_URL": database_url,
+        "SOLVELOOP_INDEXER_THREAD": "false",
+        "SOLVELOOP_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    instance = str(tmp_path / "mail-instance")
+    # Our own mail coming back (an alias loop) is machine-made: ignored, nothing added.
+    looped = CliRunner().invoke(
+        main, ["--instance", instance, "mail-in"], input=sent.as_bytes(), env=env
+    )
+    assert looped.exit_code == 0, looped.output
+    reply = EmailMessage()
+    reply["From"] = "Alice <alice@corp.example.com>"
+    reply["To"] = "servicedesk@corp.example.com"
+    reply["Subject"] = "Re: " + str(sent["Subject"])
+    reply["Message-ID"] = "<reply-1@corp.example.com>"
+    reply["In-Reply-To"] = sent["Message-ID"]
+    reply.set_content("It happens on the home Wi-Fi only.\n\nOn Monday the desk wrote:\n> old text")
+    answered = CliRunner().invoke(
+        main, ["--instance", instance, "mail-in"], input=reply.as_bytes(), env=env
+    )
+    assert answered.exit_code == 0, answered.output
+    db.rollback()
+    db.expire_all()
+    ticket = db.get(Ticket, ticket_id)
+    replies = [e for e in ticket.events if e.kind is EventKind.REPLY]
+    assert [(e.actor_id, e.body) for e in replies] == [
+        (desk["alice"].id, "It happens on the home Wi-Fi only.")
+    ]
+    # The group hears of the requester's mail (no one is assigned yet).
+    assert {("tina", Kind.USER_REPLIED), ("tom", Kind.USER_REPLIED)} <= set(notices(db, ticket))
