@@ -154,6 +154,7 @@ def test_the_core_loop_in_a_real_browser(
     page.click("button[formaction$='/publish']")
     page.wait_for_load_state()
     sign_out(page)
+    db.rollback()  # end the read snapshot taken above
     db.expire_all()
     published = db.get(Article, article_id)
     assert published.state is ArticleState.PUBLISHED
