@@ -67,6 +67,13 @@ def has_cjk(text: str) -> bool:
     return not text.isascii() and _CJK_RUN_RE.search(normalise(text)[0]) is not None
 
 
+def language(text: str) -> str:
+    """Return "zh" if at least half the letters of ``text`` are Han ideographs, else "en"."""
+    letters = [ch for ch in text if ch.isalpha()]
+    cjk = sum(1 for ch in letters if is_cjk(ch))
+    return "zh" if letters and cjk * 2 >= len(letters) else "en"
+
+
 def suggestion_ready(text: str) -> bool:
     """Return True once typed text is long enough to suggest articles for."""
     stripped = text.strip()
