@@ -814,6 +814,12 @@ def main(argv: list[str] | None = None) -> int:
     print(render_table(summary))
     DOC.write_text(update_document(DOC.read_text() if DOC.exists() else "", summary))
     log(f"wrote {DOC}")
+    bench = ROOT.parent / "shared" / "bench"
+    if not args.report_only and bench.is_dir():
+        from benchmarks import peer_quality  # it imports this module's FTS5 helpers
+
+        log("fts5: quality on the public relevance sets")
+        peer_quality.main(["--bench", str(bench)])
     return 0
 
 

@@ -67,6 +67,19 @@ def has_cjk(text: str) -> bool:
     return not text.isascii() and _CJK_RUN_RE.search(normalise(text)[0]) is not None
 
 
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+
+def language(text: str) -> str:
+    """Return "zh" if at least half the letters of ``text`` are Han ideographs, else "en"."""
+    # Regular expressions, not a loop over characters: this runs on every body indexed.
+    if text.isascii():
+        return "en"
+    letters = len(_LETTER_RE.findall(text))
+    cjk = sum(len(run) for run in _CJK_RUN_RE.findall(text))
+    return "zh" if letters and cjk * 2 >= letters else "en"
+
+
 def suggestion_ready(text: str) -> bool:
     """Return True once typed text is long enough to suggest articles for."""
     stripped = text.strip()

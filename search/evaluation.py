@@ -203,7 +203,9 @@ def score(
 def documents(
     corpus: Iterable[dict[str, str]], phrasings: dict[str, list[str]] | None = None
 ) -> Iterator[Document]:
-    """Turn corpus records into index documents, with past phrasings when given."""
+    """Turn corpus records into index documents, with past phrasings when given.
+
+    A record's optional ``tags`` holds its tags one a line."""
     now = datetime.now(UTC)
     learned = phrasings or {}
     for record in corpus:
@@ -213,6 +215,7 @@ def documents(
             body=record.get("body", ""),
             updated=now,
             version=1,
+            tags=tuple(tag for tag in record.get("tags", "").split("\n") if tag),
             phrasings=tuple(learned.get(record["id"], ())[:MAX_PHRASINGS]),
         )
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -54,7 +55,7 @@ BODY_PHRASE_BOOST = 1.0
 SUGGEST_TITLE_BOOST = 3.0
 SUGGEST_PHRASINGS_BOOST = 1.0
 SUGGEST_BODY_BOOST = 1.0
-SUGGEST_PREFIX_BOOST = 2.0
+SUGGEST_PREFIX_BOOST = 1.5
 SUGGEST_PHRASINGS_PREFIX_BOOST = 0.7
 # The last typed word also counts as a whole word, a little less than completed ones.
 SUGGEST_LAST_WEIGHT = 1.0
@@ -114,6 +115,29 @@ EXPANSION_WEIGHT = 0.6
 # 1.5 gave 0.805 / 0.759).
 COMPOUND_WEIGHT = 1.0
 MAX_SYNONYMS = 8
+# Tags are curated words for what an article is about: they count as title words do.
+TAG_BOOST = 2.5
+SUGGEST_TAG_BOOST = 3.0
+SUGGEST_PREFIX_MIN = 3
+# Informativeness. A query term's weight is its idf among the articles written in its own
+# script (English words among English articles, Chinese words among Chinese ones): "not"
+# is in 11 of the demo's 13 English articles but "vpn" in 3 of them, while over all 39
+# they look alike (11 and 13), because most articles are Chinese and say neither.
+# Full search multiplies each article's score by (FLOOR + (1 - FLOOR) × share) ** POWER,
+# the share being the informativeness of the query terms it holds over that of all of
+# them: holding the decisive word counts for more than holding any number of generic ones.
+TERM_COVERAGE_POWER = 0.3
+TERM_COVERAGE_FLOOR = 0.1
+# The title likeness bonus is multiplied by the share to this power: a title alike in
+# its generic words only is not alike in what matters.
+LIKENESS_COVERAGE_POWER = 0.5
+# The words as typed "find little" below this many articles, or when the best one holds
+# less than this share of the query's informativeness (a misspelt word counting as its
+# correction would): only then are misspelt words corrected.
+FEW_RESULTS = 3
+LITTLE_SHARE = 0.5
+# Where a query term is looked for when counting what an article holds.
+HOLDING_FIELDS = ("title", "body", "phrasings", "tag_words")
 # Words shorter than this are never corrected (too many neighbours within an edit).
 MIN_CORRECTED_LENGTH = 4
 MAX_PHRASE_TERMS = 12
@@ -203,6 +227,9 @@ class Hit:
     visibility: str
     state: str
     updated: datetime
+    # The share of the query's informativeness (its terms in either language, each
+    # weighted by its idf among articles of its script) that this article holds, 0 to 1.
+    coverage: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +240,9 @@ class SearchPage:
     total: int
     page: int
     per_page: int
+    # The query with its misspelt words corrected, when these are its results: the
+    # words as typed found too little (see SearchIndex.search).
+    corrected: str | None = None
 
     @property
     def pages(self) -> int:
@@ -227,6 +257,7 @@ class _Reader:
         self.searcher = searcher
         self.scorer = scoring.ArrayScorer(searcher, BM25_K1, BM25_B, _FIELD_B)
         self._filters: dict[tuple[Scope, str | None, str | None], npt.NDArray[np.bool_]] = {}
+        self._languages: dict[str, npt.NDArray[np.bool_]] = {}
 
     def allowed(
         self, scope: Scope, category: str | None, tag: str | None = None
@@ -272,6 +303,38 @@ class _Reader:
         ]
         count = np.bincount(np.concatenate(holders), minlength=self.scorer.size)
         return np.asarray(((count + 1) / (len(characters) + 1)) ** CJK_COVERAGE_POWER)
+
+    def language_mask(self, language: str) -> npt.NDArray[np.bool_]:
+        """Return which live documents are written mainly in ``language`` ("zh", "en")."""
+        mask = self._languages.get(language)
+        if mask is None:
+            mask = np.zeros(self.scorer.size, dtype=np.bool_)
+            docnums = np.fromiter(
+                self.searcher.docs_for_query(Term("language", language)), dtype=np.int64
+            )
+            mask[docnums] = True
+            self._languages[language] = mask
+        return mask
+
+    def holding(self, term: str) -> npt.NDArray[np.bool_]:
+        """Return which documents hold ``term`` in any of the HOLDING_FIELDS."""
+        held = np.zeros(self.scorer.size, dtype=np.bool_)
+        for field in HOLDING_FIELDS:
+            held[self.scorer.postings(field, term)[0]] = True
+        return held
+
+    def informativeness(self, held: npt.NDArray[np.bool_], cjk: bool) -> tuple[float, float]:
+        """Return the idf of a term held where ``held`` is true among the articles written
+        in its script, and its idf among all articles (the same when the index holds
+        articles of one script only)."""
+        live = self.language_mask("zh") | self.language_mask("en")
+        articles = int(live.sum())
+        everywhere = _idf(articles, int((held & live).sum()))
+        own = self.language_mask("zh" if cjk else "en")
+        written = int(own.sum())
+        if written in (0, articles):
+            return everywhere, everywhere
+        return _idf(written, int((held & own).sum())), everywhere
 
     def hits(
         self, ranking: scoring.Ranking, skip: int = 0, end: int | None = None
@@ -350,16 +413,18 @@ def _fields(document: Document) -> dict[str, Any]:
         "title": document.title,
         "title_prefix": document.title,
         "body": document.body,
-        "spelling": document.title + "\n" + document.body,
+        "spelling": "\n".join((document.title, document.body, *document.tags)),
         "visibility": document.visibility,
         "state": document.state,
         "updated": _utc_naive(document.updated),
         "version": document.version,
+        "language": analysis.language(document.title + "\n" + document.body),
     }
     if document.category:
         fields["category"] = document.category
     if document.tags:
         fields["tags"] = ",".join(tag.replace(",", " ") for tag in document.tags)
+        fields["tag_words"] = "\n".join(document.tags)
     if analysis.has_cjk(document.title):
         fields["title_cjk"] = document.title
     if analysis.has_cjk(document.body):
@@ -663,13 +728,7 @@ class SearchIndex:
             fixes = _corrections(reader.searcher, words)
         if not fixes:
             return None
-        pattern = re.compile(
-            r"(?<![^\W_])("
-            + "|".join(re.escape(w) for w in sorted(fixes, key=len, reverse=True))
-            + r")(?![^\W_])",
-            re.IGNORECASE,
-        )
-        return pattern.sub(lambda match: fixes.get(match.group().lower(), match.group()), text)
+        return _corrected_text(text, fixes)
 
     def search(
         self,
@@ -698,10 +757,13 @@ class SearchIndex:
                 terms = _most_informative(searcher, terms, MAX_QUERY_TERMS)
             kept = set(terms)
             clauses: list[Any] = []
+            held = {term: reader.holding(term) for term in terms}
             for term in terms:
-                clauses.append(Term("title", term, boost=TITLE_BOOST))
-                clauses.append(Term("body", term, boost=BODY_BOOST))
-                clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST))
+                ratio = _script_ratio(reader, term, held[term])
+                clauses.append(Term("title", term, boost=TITLE_BOOST * ratio))
+                clauses.append(Term("body", term, boost=BODY_BOOST * ratio))
+                clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST * ratio))
+                clauses.append(Term("tag_words", term, boost=TAG_BOOST * ratio))
             phrase = [t for t in analysis.phrase_terms(text) if t in kept]
             if 2 <= len(phrase) <= MAX_PHRASE_TERMS:
                 clauses.append(Phrase("title", phrase, boost=TITLE_PHRASE_BOOST))
@@ -721,38 +783,84 @@ class SearchIndex:
                         Term("phrasings_cjk", character, boost=PHRASINGS_CJK_BOOST * weight)
                     )
             extra = self._expansions(terms)
-            extra.extend(
-                (_first_term(fix),)
-                for fix in _corrections(searcher, analysis.english_words(text)).values()
-                if _first_term(fix) and _first_term(fix) not in kept
-            )
+            groups = {term: [term] for term in terms}
             for other in extra:
-                clauses.extend(_all_terms("title", other, TITLE_BOOST * EXPANSION_WEIGHT))
-                clauses.extend(_all_terms("body", other, BODY_BOOST * EXPANSION_WEIGHT))
-                clauses.extend(_all_terms("phrasings", other, PHRASINGS_BOOST * EXPANSION_WEIGHT))
+                for member, others in self._synonyms.items():
+                    if len(member) == 1 and member[0] in groups and other in others:
+                        groups[member[0]].extend(other[:1] if len(other) == 1 else ())
+            # Synonyms first, corrections only when the words as typed find little.
+            for other in extra:
+                clauses.extend(_expansion_clauses(other))
                 kept.update(other)
             for term in _compounds(searcher, text, kept):
                 clauses.append(Term("title", term, boost=TITLE_BOOST * COMPOUND_WEIGHT))
                 clauses.append(Term("body", term, boost=BODY_BOOST * COMPOUND_WEIGHT))
                 clauses.append(Term("phrasings", term, boost=PHRASINGS_BOOST * COMPOUND_WEIGHT))
                 kept.add(term)
-            coverage = None
+            characters_held = None
             if characters and CJK_COVERAGE_POWER > 0:
-                coverage = reader.character_coverage(characters)
+                characters_held = reader.character_coverage(characters)
+            # Text with CJK has its own coverage, on characters (word boundaries are
+            # uncertain); the words' coverage is for text without: a lone English word or
+            # number in a Chinese question would otherwise decide it alone.
+            latin = {} if characters else groups
+            shares = _informative_shares(reader, list(latin.values()), held)
+            corrections = {
+                word: fix
+                for word, fix in _corrections(searcher, analysis.english_words(text)).items()
+                if _first_term(fix) and _first_term(fix) not in kept
+            }
+            corrected = None
+            if corrections:
+                probe = reader.rank(
+                    clauses, scope, category, 1, tag, False, _coverage(characters_held, shares)
+                )
+                meant = [_first_term(fix) for fix in corrections.values()]
+                if _finds_little(reader, probe, shares, latin, held, meant):
+                    for word, fix in corrections.items():
+                        clauses.extend(_expansion_clauses((_first_term(fix),)))
+                        kept.add(_first_term(fix))
+                        if not characters:
+                            latin.setdefault(analysis.stem_word(word), []).append(_first_term(fix))
+                    shares = _informative_shares(reader, list(latin.values()), held)
+                    corrected = _corrected_text(text, corrections)
+            coverage = _coverage(characters_held, shares)
             end = page * per_page
             depth = end if newest_first else max(end, TITLE_RERANK_DEPTH)
             ranking = reader.rank(clauses, scope, category, depth, tag, newest_first, coverage)
             total = ranking.total
             if newest_first:
-                found = reader.hits(ranking, end - per_page, end)
+                start = end - per_page
+                found = reader.hits(ranking, start, end)
+                read = list(zip(found, ranking.docnums[start:end], strict=True))
             else:
                 weight = TITLE_SIMILARITY_WEIGHT_CJK if characters else TITLE_SIMILARITY_WEIGHT
+                top = reader.hits(ranking, 0, TITLE_RERANK_DEPTH)
+                rest = reader.hits(ranking, TITLE_RERANK_DEPTH, end)
                 head = _title_reranked(
-                    reader.hits(ranking, 0, TITLE_RERANK_DEPTH), text, weight, bool(characters)
+                    top,
+                    text,
+                    weight,
+                    bool(characters),
+                    None if shares is None else shares[list(ranking.docnums[:TITLE_RERANK_DEPTH])],
                 )
-                found = (head + reader.hits(ranking, TITLE_RERANK_DEPTH, end))[end - per_page : end]
-        hits = tuple(_hit(fields, score, kept, ()) for fields, score in found)
-        return SearchPage(hits, total, page, per_page)
+                found = (head + rest)[end - per_page : end]
+                read = list(zip(top + rest, ranking.docnums[: len(top) + len(rest)], strict=True))
+            docnum_of = {str(fields["id"]): docnum for (fields, _score), docnum in read}
+            weighted = _weighted_groups(reader, list(groups.values()), held)
+        total_weight = sum(weight for _holding, weight in weighted)
+
+        def coverage_of(fields: dict[str, Any]) -> float:
+            if total_weight <= 0:
+                return 1.0
+            docnum = docnum_of[str(fields["id"])]
+            return sum(weight for holding, weight in weighted if holding[docnum]) / total_weight
+
+        hits = tuple(
+            replace(_hit(fields, score, kept, ()), coverage=coverage_of(fields))
+            for fields, score in found
+        )
+        return SearchPage(hits, total, page, per_page, corrected)
 
     def suggest(self, text: str, scope: Scope, limit: int = 5) -> tuple[Hit, ...]:
         """Return up to ``limit`` articles for half-typed ``text`` (as-you-type).
@@ -773,31 +881,37 @@ class SearchIndex:
             return ()
         # The last word may already be complete: it then counts as a word too.
         last = _unique(analysis.terms(prefix)) if prefix else []
-        clauses: list[Any] = []
-        for term in terms:
-            clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST))
-            clauses.append(Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST))
-        for term in last:
-            if term not in terms:
-                clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * SUGGEST_LAST_WEIGHT))
-                clauses.append(
-                    Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST * SUGGEST_LAST_WEIGHT)
-                )
-        if prefix:
-            clauses.append(Term("title_prefix", prefix, boost=SUGGEST_PREFIX_BOOST))
-            clauses.append(Term("phrasings_prefix", prefix, boost=SUGGEST_PHRASINGS_PREFIX_BOOST))
-        for gram in _unique(analysis.cjk_pairs(text))[:MAX_QUERY_TERMS]:
-            clauses.append(Term("title_cjk", gram, boost=SUGGEST_TITLE_CJK_BOOST))
-            clauses.append(Term("phrasings_cjk", gram, boost=SUGGEST_PHRASINGS_CJK_BOOST))
         words = terms + [term for term in last if term not in terms]
-        # Bodies answer with other words than titles ask; array scoring makes them cheap.
-        clauses.extend(Term("body", term, boost=SUGGEST_BODY_BOOST) for term in words)
-        for other in self._expansions(words):
-            clauses.extend(_all_terms("title", other, SUGGEST_TITLE_BOOST * EXPANSION_WEIGHT))
-            clauses.extend(
-                _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
-            )
         with self._reader() as reader:
+            held = {term: reader.holding(term) for term in words}
+            ratio = {term: _script_ratio(reader, term, held[term]) for term in words}
+            clauses: list[Any] = []
+            for term in words:
+                share = SUGGEST_LAST_WEIGHT if term not in terms else 1.0
+                weight = share * ratio[term]
+                clauses.append(Term("title", term, boost=SUGGEST_TITLE_BOOST * weight))
+                clauses.append(Term("phrasings", term, boost=SUGGEST_PHRASINGS_BOOST * weight))
+                # Bodies answer with other words than titles ask; array scoring makes
+                # them cheap.
+                clauses.append(Term("body", term, boost=SUGGEST_BODY_BOOST * ratio[term]))
+                clauses.append(Term("tag_words", term, boost=SUGGEST_TAG_BOOST * ratio[term]))
+            # A half word of one or two letters begins too many words to tell anything
+            # once words have been typed before it.
+            if prefix and (
+                analysis.has_cjk(prefix) or len(prefix) >= SUGGEST_PREFIX_MIN or not terms
+            ):
+                clauses.append(Term("title_prefix", prefix, boost=SUGGEST_PREFIX_BOOST))
+                clauses.append(
+                    Term("phrasings_prefix", prefix, boost=SUGGEST_PHRASINGS_PREFIX_BOOST)
+                )
+            for gram in _unique(analysis.cjk_pairs(text))[:MAX_QUERY_TERMS]:
+                clauses.append(Term("title_cjk", gram, boost=SUGGEST_TITLE_CJK_BOOST))
+                clauses.append(Term("phrasings_cjk", gram, boost=SUGGEST_PHRASINGS_CJK_BOOST))
+            for other in self._expansions(words):
+                clauses.extend(_all_terms("title", other, SUGGEST_TITLE_BOOST * EXPANSION_WEIGHT))
+                clauses.extend(
+                    _all_terms("phrasings", other, SUGGEST_PHRASINGS_BOOST * EXPANSION_WEIGHT)
+                )
             # Neutral on stackfaq's typing bench (few half queries hold a split compound),
             # kept so that suggestions agree with search.
             for term in _compounds(reader.searcher, completed, set(words)):
@@ -826,7 +940,15 @@ class SearchIndex:
             weight = SUGGEST_SIMILARITY_WEIGHT_CJK if cjk else SUGGEST_SIMILARITY_WEIGHT
             depth = max(limit, SUGGEST_RERANK_DEPTH) if weight > 0 else limit
             ranking = reader.rank(clauses, scope, None, depth)
-            found = _title_reranked(reader.hits(ranking), text, weight, cjk)[:limit]
+            # As in search, the words' coverage is for text without CJK.
+            shares = None if cjk else _informative_shares(reader, [[t] for t in words], held)
+            found = _title_reranked(
+                reader.hits(ranking),
+                text,
+                weight,
+                cjk,
+                None if shares is None else shares[list(ranking.docnums)],
+            )[:limit]
         prefixes = (prefix,) if prefix else ()
         return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
 
@@ -973,6 +1095,118 @@ def _feedback_terms(
     return [(word, weight / mass) for word, weight in best]
 
 
+def _idf(articles: int, holding: int) -> float:
+    """Return BM25's idf of a term held by ``holding`` of ``articles`` (never negative)."""
+    return math.log(1 + (articles - holding + 0.5) / (holding + 0.5))
+
+
+def _corrected_text(text: str, fixes: dict[str, str]) -> str:
+    """Return ``text`` with each (lower-case) word of ``fixes`` replaced by its correction."""
+    pattern = re.compile(
+        r"(?<![^\W_])("
+        + "|".join(re.escape(w) for w in sorted(fixes, key=len, reverse=True))
+        + r")(?![^\W_])",
+        re.IGNORECASE,
+    )
+    return pattern.sub(lambda match: fixes.get(match.group().lower(), match.group()), text)
+
+
+def _expansion_clauses(other: Sequence[str]) -> list[Any]:
+    """Return the clauses looking for a synonym or correction, below the typed words."""
+    return [
+        *_all_terms("title", other, TITLE_BOOST * EXPANSION_WEIGHT),
+        *_all_terms("body", other, BODY_BOOST * EXPANSION_WEIGHT),
+        *_all_terms("phrasings", other, PHRASINGS_BOOST * EXPANSION_WEIGHT),
+        *_all_terms("tag_words", other, TAG_BOOST * EXPANSION_WEIGHT),
+    ]
+
+
+def _coverage(
+    characters_held: npt.NDArray[np.float64] | None, shares: npt.NDArray[np.float64] | None
+) -> npt.NDArray[np.float64] | None:
+    """Return the factor per document of its CJK character coverage and of the query's
+    informativeness it holds (see TERM_COVERAGE_POWER), None when neither applies."""
+    if shares is None or TERM_COVERAGE_POWER <= 0:
+        return characters_held
+    factor = (TERM_COVERAGE_FLOOR + (1 - TERM_COVERAGE_FLOOR) * shares) ** TERM_COVERAGE_POWER
+    return factor if characters_held is None else characters_held * factor
+
+
+def _finds_little(
+    reader: _Reader,
+    probe: scoring.Ranking,
+    shares: npt.NDArray[np.float64] | None,
+    latin: dict[str, list[str]],
+    held: dict[str, npt.NDArray[np.bool_]],
+    meant: Sequence[str],
+) -> bool:
+    """Return whether the words as typed find little: fewer than FEW_RESULTS articles, or
+    a best one holding less than LITTLE_SHARE of the query's informativeness, each
+    misspelt word counting as its correction (``meant``) would."""
+    if probe.total < FEW_RESULTS or not probe.docnums:
+        return True
+    missing = 0.0
+    for term in meant:
+        holding = reader.holding(term)
+        missing += reader.informativeness(holding, False)[0]
+    known = 0.0
+    for term in latin:
+        holding = held[term] if term in held else reader.holding(term)
+        if holding.any():
+            known += reader.informativeness(holding, False)[0]
+    best = 0.0 if shares is None else float(shares[probe.docnums[0]])
+    return best * known / (known + missing) < LITTLE_SHARE
+
+
+def _script_ratio(reader: _Reader, term: str, held: npt.NDArray[np.bool_]) -> float:
+    """Return the term's idf among the articles of its script over its idf among all: the
+    factor that turns a term's usual weight into its weight in its own language."""
+    own, everywhere = reader.informativeness(held, analysis.has_cjk(term))
+    return own / everywhere if everywhere > 0 else 1.0
+
+
+def _weighted_groups(
+    reader: _Reader, groups: Sequence[Sequence[str]], held: dict[str, npt.NDArray[np.bool_]]
+) -> list[tuple[npt.NDArray[np.bool_], float]]:
+    """Return, for each group held anywhere, which documents hold it and its weight: the
+    idf of its term among the articles of the term's script.
+
+    Each group is a query term and what stands in for it (its spelling correction, a
+    one-word synonym); holding a stand-in counts as holding the term. ``held`` caches
+    which documents hold a term.
+    """
+    weighted = []
+    for group in groups:
+        for term in group:
+            if term not in held:
+                held[term] = reader.holding(term)
+        own = held[group[0]]
+        holding = own
+        for term in group[1:]:
+            holding = holding | held[term]
+        if holding.any():
+            cjk = analysis.has_cjk(group[0])
+            weighted.append(
+                (holding, reader.informativeness(own if own.any() else holding, cjk)[0])
+            )
+    return weighted
+
+
+def _informative_shares(
+    reader: _Reader, groups: Sequence[Sequence[str]], held: dict[str, npt.NDArray[np.bool_]]
+) -> npt.NDArray[np.float64] | None:
+    """Return per document the informativeness of the query terms (see _weighted_groups)
+    it holds over that of all of them (0 to 1), or None when no term is held anywhere."""
+    weighted = _weighted_groups(reader, groups, held)
+    total = sum(weight for _holding, weight in weighted)
+    if total <= 0:
+        return None
+    covered = np.zeros(reader.scorer.size, dtype=np.float64)
+    for holding, weight in weighted:
+        covered[holding] += weight
+    return covered / total
+
+
 def _first_term(word: str) -> str:
     found = analysis.terms(word)
     return found[0] if found else ""
@@ -1013,11 +1247,16 @@ def _character_pairs(text: str) -> set[str]:
 
 
 def _title_reranked(
-    head: list[tuple[dict[str, Any], float]], query: str, weight: float, cjk: bool
+    head: list[tuple[dict[str, Any], float]],
+    query: str,
+    weight: float,
+    cjk: bool,
+    shares: npt.NDArray[np.float64] | None = None,
 ) -> list[tuple[dict[str, Any], float]]:
     """Return the best hits re-ordered by score plus ``weight`` × their titles' (or learned
-    phrasings') likeness to ``query`` (see TITLE_SIMILARITY_WEIGHT and PHRASING_LIKENESS);
-    no score falls, so the hits below stay below."""
+    phrasings') likeness to ``query`` (see TITLE_SIMILARITY_WEIGHT and PHRASING_LIKENESS),
+    times each hit's share of the query's informativeness when ``shares`` are given (see
+    LIKENESS_COVERAGE_POWER); no score falls, so the hits below stay below."""
     if len(head) < 2 or weight <= 0 or head[0][1] <= 0:
         return head
     asked = _as_characters(query)
@@ -1036,7 +1275,14 @@ def _title_reranked(
         return max([own] + [share * likeness(text) for text in phrasings if text])
 
     bonus = weight * sum(score for _fields, score in head) / len(head)
-    rescored = [(fields, score + bonus * best_likeness(fields)) for fields, score in head]
+    if shares is None or LIKENESS_COVERAGE_POWER <= 0:
+        factors = [1.0] * len(head)
+    else:
+        factors = [float(share) ** LIKENESS_COVERAGE_POWER for share in shares]
+    rescored = [
+        (fields, score + bonus * factor * best_likeness(fields))
+        for (fields, score), factor in zip(head, factors, strict=True)
+    ]
     # sorted() is stable: equal scores keep their lexical order.
     return sorted(rescored, key=lambda hit: hit[1], reverse=True)
 

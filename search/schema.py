@@ -13,7 +13,9 @@ from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling
 # 2: CJK fields hold single characters too.
 # 3: more English stop words (pronouns, contractions, words of asking); phrasings stored,
 #    for the title re-ranking.
-INDEX_FORMAT = 3
+# 4: tags searchable as words (``tag_words``); each article's main language recorded
+#    (``language``), for the informativeness of query terms.
+INDEX_FORMAT = 4
 
 VISIBILITIES = frozenset({"public", "internal"})
 STATES = frozenset({"draft", "in_review", "published", "archived"})
@@ -39,6 +41,10 @@ def build_schema() -> Any:
         spelling=TEXT(analyzer=spelling_analyzer(), stored=False, phrase=False),
         category=ID(stored=True),
         tags=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
+        # The tags analysed like titles: curated words for what an article is about.
+        tag_words=TEXT(analyzer=analyzer(), stored=False, phrase=False),
+        # "zh" or "en": the script most of the title and body is written in.
+        language=ID(stored=False),
         visibility=ID(stored=True),
         state=ID(stored=True),
         updated=DATETIME(stored=True, sortable=True),

@@ -21,13 +21,19 @@ REQUESTS = HERE / "intake-requests.jsonl"
 
 
 def demo_corpus() -> list[dict[str, str]]:
-    """Return the public, published demo articles as ``{"id", "title", "body"}`` records."""
+    """Return the public, published demo articles as ``{"id", "title", "body", "tags"}``
+    records (tags one a line)."""
     records = []
     for path in sorted((HERE / "articles").glob("*.md")):
         article = parse_article(path.read_text(encoding="utf-8"))
         if article.state is ArticleState.PUBLISHED and article.visibility is Visibility.PUBLIC:
             records.append(
-                {"id": path.stem, "title": article.title, "body": markdown_to_text(article.body)}
+                {
+                    "id": path.stem,
+                    "title": article.title,
+                    "body": markdown_to_text(article.body),
+                    "tags": "\n".join(article.tags),
+                }
             )
     return records
 

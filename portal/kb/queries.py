@@ -49,6 +49,9 @@ class Results:
     pages: int
     # The index was unusable: these come from the simpler database search.
     degraded: bool = False
+    # The query as corrected, when the words as typed found too little and these are the
+    # results of the corrected words.
+    showing_for: str | None = None
 
 
 VISIBILITY_FILTERS = frozenset(v.value for v in Visibility)
@@ -135,7 +138,19 @@ def search_articles(
         recovery_of(current_app).request(str(exc))
         return database_search(session, query, scope, page, per_page, category, tag, newest_first)
     found = _authorised(session, result.hits, staff, scope)
-    return Results(found=found, total=result.total, page=result.page, pages=result.pages)
+    showing_for = None
+    try:
+        if result.corrected and _each_change_findable(query, result.corrected, scope):
+            showing_for = result.corrected
+    except IndexUnavailable:
+        pass  # the results stand; only the notice needs the index again
+    return Results(
+        found=found,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        showing_for=showing_for,
+    )
 
 
 def with_pending_hidden(session: Session, scope: Scope, staff: bool) -> Scope:
@@ -263,15 +278,20 @@ def spelling_suggestion(query: str, staff: bool) -> str | None:
         return None
     if not corrected or corrected.casefold() == query.casefold():
         return None
-    typed = set(query.casefold().split())
-    changed = [w for w in corrected.split() if w.casefold() not in typed]
-    scope = scope_for(staff)
     try:
-        if all(index.search(word, scope, per_page=1).total for word in changed):
-            return corrected
+        return corrected if _each_change_findable(query, corrected, scope_for(staff)) else None
     except IndexUnavailable:
         return None
-    return None
+
+
+def _each_change_findable(query: str, corrected: str, scope: Scope) -> bool:
+    """Return whether each word the correction changed finds an article within ``scope``:
+    the index's vocabulary includes internal articles, and a correction must not show
+    a reader a word only those hold."""
+    typed = set(query.casefold().split())
+    changed = [w for w in corrected.split() if w.casefold() not in typed]
+    index = get_index()
+    return all(index.search(word, scope, per_page=1).total for word in changed)
 
 
 @cache

@@ -146,12 +146,14 @@ def search() -> ResponseReturnValue:
         if query
         else None
     )
-    suggestion = spelling_suggestion(query, staff) if query else None
+    showing_for = results.showing_for if results is not None else None
+    suggestion = spelling_suggestion(query, staff) if query and not showing_for else None
     search_id = log_search(query, results.total) if results is not None and page == 1 else None
     return render_template(
         "kb/search.html",
         search_id=search_id,
         suggestion=suggestion,
+        showing_for=showing_for,
         tag=tag,
         sort=sort,
         visibility=visibility,

@@ -1,0 +1,94 @@
+"""The peer's quality: SQLite FTS5 over the public relevance sets, beside our figures.
+
+Usage: python -m benchmarks.peer_quality [--bench ../shared/bench] [--json]
+
+Each set's corpus goes into an FTS5 table exactly as `make bench` builds its peer
+(unicode61, Chinese runs segmented with the same jieba dictionary), and its dev queries
+run as the bench runs them: full questions as an OR of their words, BM25 with the title
+weighted 2.5; half-typed ones (`eval-search --mode typing`'s cut) as the typed words or
+the last one's prefix, on titles. Metrics come from `search.evaluation.score`, the same
+code `eval-search` scores our rankings with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.run import fts_match_or, fts_match_typed, fts_text
+from search.evaluation import RANKING_DEPTH, SUGGEST_DEPTH, Metrics, load_collection, score
+from search.evaluation import query_text as mode_text
+
+SETS = ("stackfaq", "bq")
+MODES = ("full", "typing")
+FULL_SQL = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 2.5, 1.0) LIMIT ?"
+TYPED_SQL = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 3.0, 0.0) LIMIT ?"
+
+
+def fts5_metrics(data_dir: Path, split: str = "dev") -> dict[str, Metrics]:
+    """Return FTS5's metrics on one set, per mode."""
+    collection = load_collection(data_dir, split)
+    connection = sqlite3.connect(":memory:")
+    connection.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(title, body, id UNINDEXED, "
+        "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5')"
+    )
+    with connection:
+        connection.executemany(
+            "INSERT INTO docs(title, body, id) VALUES (?, ?, ?)",
+            (
+                (fts_text(r.get("title", "")), fts_text(r.get("body", "")), r["id"])
+                for r in collection.corpus
+            ),
+        )
+    results: dict[str, Metrics] = {}
+    for mode in MODES:
+        rankings: dict[str, Sequence[str]] = {}
+        started = time.perf_counter()
+        for query in collection.queries:
+            text = mode_text(query, "typing" if mode == "typing" else "full")
+            if mode == "typing":
+                match, sql, depth = fts_match_typed(text), TYPED_SQL, SUGGEST_DEPTH + 1
+            else:
+                match, sql, depth = fts_match_or(text), FULL_SQL, RANKING_DEPTH
+            ids = [row[0] for row in connection.execute(sql, (match, depth))] if match else []
+            rankings[query.id] = [doc_id for doc_id in ids if doc_id != query.id]
+        results[mode] = score(rankings, collection.qrels, time.perf_counter() - started)
+    connection.close()
+    return results
+
+
+def peer_quality(bench: Path) -> dict[str, dict[str, dict[str, float | int]]]:
+    """Return set -> mode -> FTS5's figures, for the public sets found under ``bench``."""
+    return {
+        name: {mode: m.as_dict() for mode, m in fts5_metrics(bench / name).items()}
+        for name in SETS
+        if (bench / name / "corpus.jsonl").exists()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print FTS5's MRR and nDCG@10 on the public sets (or everything as JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", type=Path, default=Path("../shared/bench"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    figures = peer_quality(args.bench)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print("| set | FTS5 full MRR / nDCG@10 | FTS5 typing MRR / nDCG@10 |")
+    print("| --- | --- | --- |")
+    for name, modes in figures.items():
+        cells = [f"{modes[m]['MRR']:.3f} / {modes[m]['nDCG@10']:.3f}" for m in MODES]
+        print(f"| {name} dev | {cells[0]} | {cells[1]} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
