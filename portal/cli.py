@@ -27,6 +27,11 @@ class Context:
         self.instance = instance
         self._app: Flask | None = None
 
+    def close(self) -> None:
+        """Release the database connections of the app this command built, if any."""
+        if self._app is not None:
+            self._app.extensions["solveloop.engine"].dispose()
+
     @property
     def app(self) -> Flask:
         """Return the app for the chosen instance folder."""
@@ -49,6 +54,7 @@ pass_context = click.make_pass_decorator(Context)
 def main(ctx: click.Context, instance: str | None) -> None:
     """Solveloop: IT-support knowledge base and self-service portal."""
     ctx.obj = Context(instance)
+    ctx.call_on_close(ctx.obj.close)
 
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{2,80}")

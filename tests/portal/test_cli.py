@@ -95,7 +95,7 @@ def test_the_demo_seeds_synonyms_so_english_questions_find_chinese_articles(
 ):
     assert cli("demo").exit_code == 0
     app = create_app(
-        {"DATABASE_URL": database_url, "INDEXER_THREAD": False},
+        {"DATABASE_URL": database_url, "INDEXER_THREAD": False, "JOBS_IN_PROCESS": False},
         instance_path=str(tmp_path / "cli-instance"),
     )
     try:

@@ -28,6 +28,9 @@ def serve(database_url, tmp_path):
         **{k: v for k, v in os.environ.items() if not k.startswith("SOLVELOOP_")},
         "SOLVELOOP_DATABASE_URL": database_url,
         "SOLVELOOP_INDEXER_THREAD": "false",
+        # No job consumer in the served processes: its minute sweep would write to the
+        # test database while the next test empties it.
+        "SOLVELOOP_JOBS_IN_PROCESS": "false",
     }
     command = [str(Path(sys.executable).parent / "solveloop"), "--instance", str(tmp_path / "i")]
 
@@ -175,6 +178,7 @@ def test_serve_starts_and_searches_on_a_zeroed_index(serve, make_article, databa
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SOLVELOOP_")},
         "SOLVELOOP_DATABASE_URL": database_url,
+        "SOLVELOOP_JOBS_IN_PROCESS": "false",
     }
     solveloop = str(Path(sys.executable).parent / "solveloop")
     subprocess.run(
