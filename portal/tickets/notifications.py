@@ -159,9 +159,9 @@ def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
     if kind is EventKind.REMINDER_SENT:
         return [(requester, Kind.REMINDER)]
     if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
-        staff = _staff_on(ticket) + [
-            m for m in _group_staff(ticket.group) if m is not ticket.assignee
-        ]
+        # The assignee and the whole group, each once.
+        staff = [ticket.assignee] if ticket.assignee is not None else []
+        staff += [m for m in _group_staff(ticket.group) if m is not ticket.assignee]
         if ticket.priority in ADMIN_PRIORITIES:
             staff += _admins(session)
         told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
