@@ -8,6 +8,8 @@ from portal.kb.models import SearchLog
 from portal.tickets.canned import CannedReply
 from portal.tickets.models import IncomingMail, Ticket, TicketEvent
 from portal.tickets.notifications import Notification
+from portal.tickets.saved_views import SavedView
+from portal.tickets.text_search import ticket_terms
 
 metadata = Base.metadata
 
@@ -23,6 +25,7 @@ __all__ = [
     "Notification",
     "Phrasing",
     "Revision",
+    "SavedView",
     "SearchLog",
     "Setting",
     "SettingChange",
@@ -32,4 +35,5 @@ __all__ = [
     "TicketEvent",
     "User",
     "metadata",
+    "ticket_terms",
 ]

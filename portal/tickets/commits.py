@@ -13,15 +13,26 @@ from articles.models import utcnow
 from portal.tickets.clocks import store_deadlines
 from portal.tickets.models import EventKind, TicketEvent
 from portal.tickets.notifications import MailStatus, plan
+from portal.tickets.text_search import refresh as refresh_terms
 
 # Events that change nothing a clock reads.
 CLOCK_NEUTRAL = frozenset({EventKind.NOTIFICATION_SENT, EventKind.NOTIFICATION_FAILED})
+# Events that can change the text staff search reads.
+TEXT_CHANGING = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.FIELD_CHANGED,
+        EventKind.STATUS_CHANGED,
+        EventKind.REPLY,
+        EventKind.NOTE,
+    }
+)
 
 
 def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
-    """Hook ``factory``'s sessions: before each commit, store the deadlines of the tickets
-    that got events and plan their notifications; after it, call ``on_mail`` if that left
-    mail to send."""
+    """Hook ``factory``'s sessions: before each commit, store the deadlines and the search
+    terms of the tickets that got events and plan their notifications; after it, call
+    ``on_mail`` if that left mail to send."""
 
     @event.listens_for(factory, "after_flush")
     def _collect(session: Session, _context: Any) -> None:
@@ -38,6 +49,7 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
         now = utcnow()
         for ticket in {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}:
             store_deadlines(session, ticket, now)
+        refresh_terms(session, {e.ticket for e in added if e.kind in TEXT_CHANGING})
         if any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
             session.info["mail"] = True
 

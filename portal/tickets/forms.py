@@ -139,3 +139,10 @@ class RatingForm(StrictForm):
     )
     comment = TextAreaField(_l("Anything to add? (optional)"), validators=[Length(max=2000)])
     token = HiddenField()
+
+
+class SavedViewForm(StrictForm):
+    """Save the queue as it is shown under a name (admins may share it)."""
+
+    name = StringField(_l("Name of the view"), validators=[DataRequired(), Length(max=60)])
+    shared = BooleanField(_l("Share with all staff"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from babel.dates import get_day_names
 from flask import (
@@ -21,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
@@ -33,7 +34,7 @@ from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
 from portal.kb.views import page_number
-from portal.tickets import canned, service
+from portal.tickets import canned, saved_views, service, text_search
 from portal.tickets.clocks import ticket_clocks
 from portal.tickets.forms import (
     AssignForm,
@@ -43,6 +44,7 @@ from portal.tickets.forms import (
     RatingForm,
     ReplyForm,
     ResolveForm,
+    SavedViewForm,
     StatusForm,
 )
 from portal.tickets.mail_out import rating_token_valid
@@ -63,10 +65,11 @@ bp = Blueprint("tickets", __name__)
 
 QUEUE_VIEWS = ("open", "mine", "my_groups", "unassigned", "at_risk", "breached", "resolved", "all")
 # How the queue can be ordered: the next deadline (paused and finished tickets last), the
-# priority, the oldest first, or the latest change first.
-QUEUE_SORTS = ("deadline", "priority", "age", "updated")
+# priority, the oldest first, the latest change first, or (with a search) the best match.
+QUEUE_SORTS = ("deadline", "priority", "age", "updated", "relevance")
 QUEUE_FILTERS = ("status", "priority", "category", "channel")
 PER_PAGE = 25
+MAX_QUERY = 200
 
 
 def _me() -> User:
@@ -103,16 +106,23 @@ def my_tickets() -> ResponseReturnValue:
     return render_template("tickets/mine.html", tickets=tickets)
 
 
-def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], list[Any], list[Any]]:
-    """Read the queue's view, order and filters from the query string (400 when unknown);
-    return them with the view's conditions and the filters' conditions apart from status."""
+def _queue_filters(
+    now: datetime,
+) -> tuple[str, str, dict[str, str], list[Any], list[Any], Any | None]:
+    """Read the queue's view, order, filters and search from the query string (400 when
+    unknown); return them with the view's conditions, the filters' and the search's
+    conditions apart from status, and the search's score (None without a search)."""
     view = request.args.get("view", "open")
-    sort = request.args.get("sort", "deadline")
+    q = " ".join(request.args.get("q", "").split())
+    if len(q) > MAX_QUERY:
+        abort(400, description=_("The search is too long."))
+    sort = request.args.get("sort") or ("relevance" if q else "deadline")
     if view not in QUEUE_VIEWS:
         abort(400, description=_("Unknown queue view."))
-    if sort not in QUEUE_SORTS:
+    if sort not in QUEUE_SORTS or (sort == "relevance" and not q):
         abort(400, description=_("Unknown queue order."))
     chosen = {key: request.args.get(key, "") for key in QUEUE_FILTERS}
+    chosen["q"] = q
     allowed = {
         "status": {s.value for s in Status},
         "priority": set(settings.PRIORITIES),
@@ -142,7 +152,12 @@ def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], list[Any], 
         narrowed.append(Ticket.channel == Channel(chosen["channel"]))
     if chosen["category"]:
         narrowed.append(Ticket.category_id == int(chosen["category"]))
-    return view, sort, chosen, in_view, narrowed
+    score = None
+    if q:
+        found, score = text_search.matching(q)
+        # A search with no searchable word (only stop words or punctuation) finds nothing.
+        narrowed.extend(found or [false()])
+    return view, sort, chosen, in_view, narrowed, score
 
 
 @bp.get("/queue")
@@ -152,7 +167,7 @@ def queue() -> ResponseReturnValue:
     breached, resolved, all), narrowed by status, priority, category and channel, with the
     count in each status, in an order (next deadline first by default)."""
     now = utcnow()
-    view, sort, chosen, in_view, narrowed = _queue_filters(now)
+    view, sort, chosen, in_view, narrowed, score = _queue_filters(now)
     db = get_session()
     counted = select(Ticket.status, func.count(Ticket.id)).where(*in_view, *narrowed)
     counts: dict[Status, int] = {}
@@ -166,11 +181,15 @@ def queue() -> ResponseReturnValue:
         "priority": (Ticket.priority, Ticket.created_at),
         "age": (Ticket.created_at,),
         "updated": (Ticket.updated_at.desc(),),
+        "relevance": (score.desc(), Ticket.updated_at.desc())
+        if score is not None
+        else (Ticket.updated_at.desc(),),
     }[sort]
     page = page_number()
     query = select(Ticket).where(*conditions).order_by(*order, Ticket.id)
     tickets = db.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
     args = {"view": view, "sort": sort, **{k: v for k, v in chosen.items() if v}}
+    me = _me()
     return render_template(
         "tickets/queue.html",
         tickets=tickets[:PER_PAGE],
@@ -188,6 +207,11 @@ def queue() -> ResponseReturnValue:
         channels=list(Channel),
         priorities=settings.PRIORITIES,
         assign_form=_assign_form(None, formdata=None),
+        resolve_form=ResolveForm(formdata=None),
+        view_form=SavedViewForm(formdata=None),
+        saved_views=saved_views.visible_to(db, me),
+        current_view=saved_views.kept_arguments(args),
+        is_admin=me.role is Role.ADMIN,
         now=now,
     )
 
@@ -197,9 +221,7 @@ def queue() -> ResponseReturnValue:
 def bulk_assign() -> ResponseReturnValue:
     """Give the ticked tickets to a group and/or person (finished ones are left alone)."""
     form = _assign_form(None)
-    ids = request.form.getlist("ticket")
-    if not ids or not all(i.isdigit() for i in ids) or len(ids) > PER_PAGE * 4:
-        abort(422, description=_("Tick the tickets to assign."))
+    ids = _ticked()
     if not form.validate_on_submit():
         abort(422, description=_("Choose a group and a person from the lists."))
     db = get_session()
@@ -207,15 +229,113 @@ def bulk_assign() -> ResponseReturnValue:
     person = db.get(User, int(form.assignee.data)) if form.assignee.data else None
     me = _me()
     moved = 0
-    for ticket in db.scalars(select(Ticket).where(Ticket.id.in_([int(i) for i in ids]))):
+    for ticket in db.scalars(select(Ticket).where(Ticket.id.in_(ids))):
         if ticket.status in (Status.RESOLVED, Status.CLOSED):
             continue
         service.reassign(db, ticket, group, person, me, form.reason.data or "")
         moved += 1
     db.commit()
     flash(ngettext("%(num)d ticket assigned.", "%(num)d tickets assigned.", moved), "info")
+    return _back_to_queue()
+
+
+def _back_to_queue() -> ResponseReturnValue:
     back = request.form.get("back", "")
     return redirect(back if back.startswith("/queue") else url_for("tickets.queue"))
+
+
+def _ticked() -> list[int]:
+    ids = request.form.getlist("ticket")
+    if not ids or not all(i.isdigit() and len(i) < 10 for i in ids) or len(ids) > PER_PAGE * 4:
+        abort(422, description=_("Tick the tickets first."))
+    return sorted({int(i) for i in ids})
+
+
+@bp.post("/queue/resolve")
+@role_required(Role.TECHNICIAN)
+def bulk_resolve() -> ResponseReturnValue:
+    """Resolve the ticked open tickets with one diagnosis and solution (an outage that
+    many reported); each requester is asked to confirm, as with one ticket."""
+    ids = _ticked()
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        abort(
+            422,
+            description=_(
+                "A resolution needs a diagnosis and a solution (at most 20,000 characters each)."
+            ),
+        )
+    db = get_session()
+    solved_by = None
+    if form.solved_by.data:
+        solved_by = db.get(Article, form.solved_by.data)
+        if solved_by is None or solved_by.state is not ArticleState.PUBLISHED:
+            abort(422, description=_("There is no published article with that number."))
+    me = _me()
+    resolved = 0
+    for ticket in db.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
+        if ticket.status not in OPEN_STATUSES:
+            continue
+        service.record_resolution(
+            ticket, me, form.diagnosis.data or "", form.cause.data or "", form.solution.data
+        )
+        if solved_by is not None and service.link_article(
+            ticket, solved_by, ArticleLink.SOLVED_BY, me
+        ):
+            learn_phrasing(db, solved_by, ticket.subject, "ticket", people_of(ticket))
+        resolved += 1
+    db.commit()
+    skipped = len(ids) - resolved
+    flash(ngettext("%(num)d ticket resolved.", "%(num)d tickets resolved.", resolved), "info")
+    if skipped:
+        flash(
+            ngettext(
+                "%(num)d ticket was already resolved or closed and was left alone.",
+                "%(num)d tickets were already resolved or closed and were left alone.",
+                skipped,
+            ),
+            "info",
+        )
+    return _back_to_queue()
+
+
+@bp.post("/queue/views")
+@role_required(Role.TECHNICIAN)
+def save_view() -> ResponseReturnValue:
+    """Save the queue's current view, filters, search and order under a name."""
+    form = SavedViewForm()
+    if not form.validate_on_submit():
+        abort(422, description=_("Give the view a name of at most 60 characters."))
+    back = request.form.get("back", "")
+    if not back.startswith("/queue"):
+        abort(422, description=_("Save a view from the queue."))
+    arguments = dict(parse_qsl(urlsplit(back).query))
+    db = get_session()
+    try:
+        view = saved_views.save(db, _me(), form.name.data or "", arguments, bool(form.shared.data))
+    except saved_views.SavedViewRefused as exc:
+        abort(422, description=str(exc.message))
+    db.commit()
+    flash(_("View “%(name)s” saved.", name=view.name), "info")
+    return redirect(url_for("tickets.queue", **view.arguments))
+
+
+@bp.post("/queue/views/<int:view_id>/delete")
+@role_required(Role.TECHNICIAN)
+def delete_view(view_id: int) -> ResponseReturnValue:
+    """Remove a saved view (its owner, or an admin for a shared one)."""
+    db = get_session()
+    view = db.get(saved_views.SavedView, view_id)
+    me = _me()
+    if view is None or not (view.shared or view.owner_id == me.id):
+        abort(404)
+    try:
+        saved_views.remove(db, view, me)
+    except saved_views.SavedViewRefused as exc:
+        abort(403, description=str(exc.message))
+    db.commit()
+    flash(_("View “%(name)s” removed.", name=view.name), "info")
+    return redirect(url_for("tickets.queue"))
 
 
 def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any]:

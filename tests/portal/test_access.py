@@ -30,6 +30,7 @@ PAGES = {
     "/admin/groups": (302, 403, 403, 200),
     "/queue?view=my_groups": (302, 403, 200, 200),
     "/queue?view=breached&sort=updated": (302, 403, 200, 200),
+    "/queue?q=vpn&view=all": (302, 403, 200, 200),
     "/notifications": (302, 200, 200, 200),
     "/notifications/settings": (302, 200, 200, 200),
     "/service-levels": (200, 200, 200, 200),
@@ -76,6 +77,8 @@ STAFF_POSTS = [
     ("/tickets/{ticket}/assign", {"group": "", "assignee": "", "reason": ""}),
     ("/tickets/call", {"caller": "owner", "subject": "x", "symptom": "y", "impact": "me"}),
     ("/editor/preview", {"body": "# hi"}),
+    ("/queue/resolve", {"ticket": "{ticket}", "diagnosis": "x", "solution": "y"}),
+    ("/queue/views", {"name": "Mine", "back": "/queue"}),
     ("/editor/articles/{draft}/submit", {}),
 ]
 

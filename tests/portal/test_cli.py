@@ -184,3 +184,23 @@ def test_deactivating_a_user_stops_their_sign_in_and_keeps_their_tickets(
     assert client.post("/login", {"username": "leaver", "password": PASSWORD}).status_code == 302
     result = cli("deactivate-user", "nobody")
     assert result.exit_code != 0 and "no user 'nobody'" in result.output
+
+
+def test_index_tickets_stores_the_search_words_of_every_ticket_anew(
+    cli, database_url, make_user, make_ticket
+):
+    ticket = make_ticket(make_user(), subject="Projector flickers", symptom="Room 3.")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM ticket_terms"))
+        result = cli("index", "tickets")
+        assert result.exit_code == 0, result.output
+        assert "Stored the search words of 1 tickets" in result.output
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT ticket_id FROM ticket_terms WHERE term = 'projector'")
+            ).scalars()
+            assert list(found) == [ticket.id]
+    finally:
+        engine.dispose()

@@ -1,0 +1,209 @@
+"""Staff search over tickets: the words of a ticket's text, kept in the database.
+
+Each ticket's subject, symptom, resolution, replies, internal notes and requester go
+through the search analyzer (jieba for Chinese, stemmed English) into ``ticket_terms``,
+one row per ticket and term with a weight (the subject counts most), in the same
+transaction as the change. A query matches the tickets that hold every one of its words;
+a Chinese word also matches a ticket that holds all its character pairs (the segmenter
+may cut the same text differently in a sentence and in a query). Staff see internal notes,
+so these are searchable too; the search is staff-only for that reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    SmallInteger,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from articles.models import Base
+from portal.tickets.models import EventKind, Ticket
+from search.analysis import cjk_pairs, has_cjk, phrase_terms, terms
+
+MAX_TERM = 64
+MAX_WEIGHT = 30000
+MAX_QUERY_WORDS = 12
+# How much a word counts in each part of the ticket.
+SUBJECT, DETAILS, MESSAGE = 4, 2, 1
+TEXT_EVENTS = (EventKind.REPLY, EventKind.NOTE)
+
+ticket_terms = Table(
+    "ticket_terms",
+    Base.metadata,
+    Column("term", String(MAX_TERM), primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), primary_key=True, index=True),
+    Column("weight", SmallInteger, nullable=False),
+)
+
+
+def words_of(parts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Return the weighted terms of ``(text, weight)`` parts: analysed words and, for
+    Chinese, character pairs, each summed over the parts (capped)."""
+    found: Counter[str] = Counter()
+    for text, weight in parts:
+        if not text:
+            continue
+        words = set(terms(text))
+        if has_cjk(text):
+            words.update(cjk_pairs(text))
+        for word in words:
+            if len(word) <= MAX_TERM:
+                found[word] += weight
+    return {word: min(weight, MAX_WEIGHT) for word, weight in found.items()}
+
+
+def _ticket_parts(ticket: Ticket) -> list[tuple[str, int]]:
+    requester = ticket.requester
+    parts = [
+        (ticket.subject, SUBJECT),
+        (ticket.symptom, DETAILS),
+        (ticket.diagnosis, DETAILS),
+        (ticket.cause, DETAILS),
+        (ticket.solution, DETAILS),
+        (" ".join(filter(None, (requester.display_name, requester.email))), MESSAGE),
+    ]
+    parts.extend((e.body, MESSAGE) for e in ticket.events if e.kind in TEXT_EVENTS)
+    return parts
+
+
+def refresh(session: Session, tickets: Iterable[Ticket]) -> None:
+    """Store the terms of ``tickets`` anew (in the session's transaction)."""
+    for ticket in tickets:
+        session.execute(delete(ticket_terms).where(ticket_terms.c.ticket_id == ticket.id))
+        rows = [
+            {"term": term, "ticket_id": ticket.id, "weight": weight}
+            for term, weight in words_of(_ticket_parts(ticket)).items()
+        ]
+        if rows:
+            session.execute(insert(ticket_terms), rows)
+
+
+def rebuild(connection: Connection, batch: int = 500) -> int:
+    """Store the terms of every ticket anew, reading the tables directly; return how many
+    tickets were read (used by the migration and by ``solveloop tickets reindex``)."""
+    from portal.auth.models import User
+    from portal.tickets.models import TicketEvent
+
+    connection.execute(delete(ticket_terms))
+    tickets = Ticket.__table__
+    users = User.__table__
+    events = TicketEvent.__table__
+    done = 0
+    last = 0
+    while True:
+        rows = connection.execute(
+            select(
+                tickets.c.id,
+                tickets.c.subject,
+                tickets.c.symptom,
+                tickets.c.diagnosis,
+                tickets.c.cause,
+                tickets.c.solution,
+                users.c.display_name,
+                users.c.email,
+            )
+            .join(users, users.c.id == tickets.c.requester_id)
+            .where(tickets.c.id > last)
+            .order_by(tickets.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        ids = [row.id for row in rows]
+        bodies: dict[int, list[str]] = {}
+        for ticket_id, body in connection.execute(
+            select(events.c.ticket_id, events.c.body).where(
+                events.c.ticket_id.in_(ids), events.c.kind.in_([k.value for k in TEXT_EVENTS])
+            )
+        ):
+            bodies.setdefault(ticket_id, []).append(body or "")
+        stored: list[dict[str, Any]] = []
+        for row in rows:
+            parts = [
+                (row.subject, SUBJECT),
+                (row.symptom, DETAILS),
+                (row.diagnosis or "", DETAILS),
+                (row.cause or "", DETAILS),
+                (row.solution or "", DETAILS),
+                (" ".join(filter(None, (row.display_name, row.email))), MESSAGE),
+                *((body, MESSAGE) for body in bodies.get(row.id, [])),
+            ]
+            stored.extend(
+                {"term": term, "ticket_id": row.id, "weight": weight}
+                for term, weight in words_of(parts).items()
+            )
+        if stored:
+            connection.execute(insert(ticket_terms), stored)
+        done += len(rows)
+        last = ids[-1]
+
+
+def query_units(query: str) -> list[tuple[str, list[str]]]:
+    """Return what a query asks for: each of its words (at most ``MAX_QUERY_WORDS``),
+    with the character pairs that can stand for a longer Chinese word."""
+    units: list[tuple[str, list[str]]] = []
+    for word in dict.fromkeys(phrase_terms(query)):
+        if len(word) > MAX_TERM:
+            continue
+        pairs = cjk_pairs(word) if has_cjk(word) and len(word) > 2 else []
+        units.append((word, pairs))
+    return units[:MAX_QUERY_WORDS]
+
+
+def _holding(word: str) -> Any:
+    return select(ticket_terms.c.ticket_id).where(ticket_terms.c.term == word)
+
+
+def _unit_condition(word: str, pairs: Sequence[str]) -> ColumnElement[bool]:
+    if len(word) == 1 and has_cjk(word):
+        # One character: the tickets with a word that starts with it.
+        starting = select(ticket_terms.c.ticket_id).where(
+            ticket_terms.c.term >= word, ticket_terms.c.term < word + "\uffff"
+        )
+        return Ticket.id.in_(starting)
+    held = Ticket.id.in_(_holding(word))
+    if not pairs:
+        return held
+    return or_(held, and_(*(Ticket.id.in_(_holding(pair)) for pair in dict.fromkeys(pairs))))
+
+
+def matching(query: str) -> tuple[list[ColumnElement[bool]], Any | None]:
+    """Return the conditions that keep the tickets matching ``query`` and a column to
+    order them by (higher first: the summed weights of the query's words), or ``([], None)``
+    when the query has no searchable word.
+
+    A query that is a ticket number (``123`` or ``#123``) also finds that ticket.
+    """
+    number = query.strip().lstrip("#")
+    units = query_units(query)
+    if not units:
+        if number.isdigit() and len(number) < 10:
+            return [Ticket.id == int(number)], None
+        return [], None
+    condition: ColumnElement[bool] = and_(*(_unit_condition(w, p) for w, p in units))
+    if number.isdigit() and len(number) < 10:
+        condition = or_(Ticket.id == int(number), condition)
+    words = {word for word, _pairs in units} | {p for _w, pairs in units for p in pairs}
+    score = (
+        select(func.coalesce(func.sum(ticket_terms.c.weight), 0))
+        .where(ticket_terms.c.ticket_id == Ticket.id, ticket_terms.c.term.in_(sorted(words)))
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+    return [condition], score
