@@ -90,7 +90,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     _recover_database_session()
     code = error.code or 500
     own_description = error.description != type(error).description
-    if code in MESSAGES and not (own_description and code in (403, 413)):
+    if code in MESSAGES and not (own_description and code in (403, 404, 413)):
         message = str(MESSAGES[code])
     else:
         message = error.description or ""

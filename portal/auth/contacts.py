@@ -1,14 +1,13 @@
 """People the desk serves who never signed up: found by what a caller says, or created.
 
 A phone call and a mail from an unknown address both need an account to hang the ticket
-on; such an account gets a password nobody knows, so it cannot sign in until an admin
-gives it one.
+on; such an account has no password, and the desk's mails to it carry a link to choose
+one (``portal.auth.invitations``).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -41,7 +40,7 @@ def create_contact(session: Session, name: str, email: str = "", phone: str = ""
         phone=phone.strip()[:60],
         role=Role.USER,
     )
-    user.set_password(secrets.token_urlsafe(32))  # nobody knows it
+    user.set_unusable_password()
     session.add(user)
     session.flush()
     return user

@@ -29,3 +29,15 @@ class PasswordForm(StrictForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
     )
+
+
+class NewPasswordForm(StrictForm):
+    """Choose a password from a set-password link (the account has none yet)."""
+
+    new = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
+    )

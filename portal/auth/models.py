@@ -10,6 +10,9 @@ from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+# Marks a stored hash that no password matches (werkzeug hashes never start with it).
+UNUSABLE_PASSWORD = "!"
+
 from articles.models import Base, UTCDateTime, text_enum, utcnow
 
 
@@ -52,8 +55,20 @@ class User(Base):
         """Store a salted hash of the password."""
         self.password_hash = generate_password_hash(password)
 
+    def set_unusable_password(self) -> None:
+        """Give the account no password: it cannot sign in until its owner chooses one
+        through a set-password link (a caller or mail sender the desk created)."""
+        self.password_hash = UNUSABLE_PASSWORD + secrets.token_hex(8)
+
+    @property
+    def has_usable_password(self) -> bool:
+        """Return whether some password signs this account in."""
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD)
+
     def check_password(self, password: str) -> bool:
-        """Return whether the password matches the stored hash."""
+        """Return whether the password matches the stored hash (never for no password)."""
+        if not self.has_usable_password:
+            return False
         return check_password_hash(self.password_hash, password)
 
     session_token = ""

@@ -13,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from portal.auth import end_sessions, start_session
-from portal.auth.forms import LoginForm, PasswordForm
+from portal.auth.forms import LoginForm, NewPasswordForm, PasswordForm
+from portal.auth.invitations import user_for_token
 from portal.auth.models import User
 from portal.db import get_session
 from portal.i18n import LOCALE_COOKIE
@@ -47,7 +48,7 @@ def _dummy_hash() -> str:
 
 def _verify(user: User | None, password: str) -> bool:
     """Return whether ``password`` signs ``user`` in, in the same time whoever they are."""
-    if user is None or not user.active:
+    if user is None or not user.active or not user.has_usable_password:
         check_password_hash(_dummy_hash(), password)
         return False
     return user.check_password(password)
@@ -119,6 +120,36 @@ def change_password() -> ResponseReturnValue:
         return redirect(url_for("kb.home"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def set_password(token: str) -> ResponseReturnValue:
+    """Choose a password from the link in a desk mail, and be signed in with it."""
+    db = get_session()
+    user = user_for_token(db, str(current_app.config["SECRET_KEY"]), token)
+    if user is None:
+        abort(
+            404,
+            description=_(
+                "This link has expired or was already used. Sign in, or ask the service desk "
+                "for a new link."
+            ),
+        )
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        if current_user.is_authenticated:
+            logout_user()
+        user.set_password(form.new.data)
+        end_sessions(user)
+        db.flush()
+        start_session(user)
+        login_user(user)
+        db.commit()
+        flash(_("Your password is set; you are signed in."), "info")
+        return redirect(url_for("tickets.my_tickets"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/set_password.html", form=form, user=user, token=token), status
 
 
 @bp.post("/language")

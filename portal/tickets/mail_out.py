@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 
 from articles.models import utcnow
 from portal.admin import settings
+from portal.auth.invitations import password_token
 from portal.tickets import threading
 from portal.tickets.models import Actor, EventKind, Status, Ticket, TicketEvent
-from portal.tickets.notifications import Kind, MailStatus, Notification
+from portal.tickets.notifications import REQUESTER_KINDS, Kind, MailStatus, Notification
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,10 @@ def _context(app: Flask, session: Session, notification: Notification) -> dict[s
     if notification.kind is Kind.CLOSED:
         token = rating_token(app, ticket)
         context["rating_url"] = f"{base}/tickets/{ticket.id}/rate?token={token}"
+    user = notification.user
+    if notification.kind in REQUESTER_KINDS and not user.has_usable_password:
+        token = password_token(str(app.config["SECRET_KEY"]), user)
+        context["password_url"] = f"{base}/account/set-password/{token}"
     return context
 
 
