@@ -30,7 +30,9 @@ def password_token(secret: str, user: User) -> str:
     )
 
 
-def user_for_token(session: Session, secret: str, token: str, max_age: int = MAX_AGE) -> User | None:
+def user_for_token(
+    session: Session, secret: str, token: str, max_age: int = MAX_AGE
+) -> User | None:
     """Return the active account ``token`` is for, or None when it is forged, expired or
     already used."""
     try:

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-# Marks a stored hash that no password matches (werkzeug hashes never start with it).
-UNUSABLE_PASSWORD = "!"
-
 from articles.models import Base, UTCDateTime, text_enum, utcnow
+
+# Marks a stored hash that no password matches (werkzeug hashes never start with it).
+UNUSABLE_PASSWORD = "!"  # noqa: S105  (a marker, not a password)
 
 
 class Role(enum.StrEnum):

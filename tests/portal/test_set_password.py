@@ -1,8 +1,6 @@
 """Accounts the desk creates for callers and mail senders have no password; the desk's
 mails to them carry a link to choose one."""
 
-import re
-
 from sqlalchemy import select
 
 from portal.auth.contacts import create_contact
@@ -17,8 +15,6 @@ def _contact(db, email="wang.fang@corp.example.com"):
     user = create_contact(db, "Wang Fang", email=email)
     db.commit()
     return user
-
-
 
 
 def test_a_created_contact_cannot_sign_in_with_any_password(db, client):
