@@ -61,7 +61,7 @@ def test_a_call_from_a_known_user_opens_a_phone_ticket_recorded_by_the_technicia
     assert created.kind is EventKind.CREATED and created.actor is Actor.USER
     assert created.actor_id == technician.id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Tom Hughes recorded the request for Alice Chen" in page
+    assert "Tom Hughes recorded a phone call from Alice Chen" in page
 
 
 @pytest.mark.parametrize("typed", ["alice", "Alice Chen", "ext. 2231", "ALICE@corp.example.com"])
