@@ -148,7 +148,12 @@ class Article(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    helpful_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Readers' feedback, kept apart: "was this helpful?" votes (yes and no), requests that
+    # ended because the article solved them (deflections), and views (once per reader and
+    # day, crawlers left out). See ``articles.feedback``.
+    helpful_votes: Mapped[int] = mapped_column(Integer, default=0)
+    unhelpful_votes: Mapped[int] = mapped_column(Integer, default=0)
+    deflection_count: Mapped[int] = mapped_column(Integer, default=0)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
 
     category: Mapped[Category | None] = relationship(back_populates="articles")

@@ -1,5 +1,6 @@
 """Every table of Solveloop on one metadata (imported by migrations and schema checks)."""
 
+from articles.feedback import ArticleView, ArticleVote
 from articles.models import Article, Base, Category, IndexOutbox, Phrasing, Revision, Tag
 from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
@@ -15,6 +16,8 @@ metadata = Base.metadata
 
 __all__ = [
     "Article",
+    "ArticleView",
+    "ArticleVote",
     "AuthSession",
     "Base",
     "CannedReply",

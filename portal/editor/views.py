@@ -120,18 +120,38 @@ def similar_articles(title: str, exclude: int | None = None) -> list[Article]:
     ][:5]
 
 
+# The orders of the article list, each highest first.
+ARTICLE_SORTS = {
+    "updated": Article.updated_at,
+    "views": Article.view_count,
+    "helpful": Article.helpful_votes,
+    "unhelpful": Article.unhelpful_votes,
+    "deflections": Article.deflection_count,
+}
+
+
 @bp.get("/articles")
 @role_required(Role.TECHNICIAN)
 def articles() -> ResponseReturnValue:
-    """Every article with its state; filter by state."""
+    """Every article with its state and readers' figures; filter by state, sort by a figure."""
     state = request.args.get("state", "all")
+    sort = request.args.get("sort", "updated")
     if state not in STATE_FILTERS:
         abort(400, description=_("Unknown article state filter."))
-    stmt = select(Article).order_by(Article.updated_at.desc())
+    if sort not in ARTICLE_SORTS:
+        abort(400, description=_("Unknown order."))
+    stmt = select(Article).order_by(ARTICLE_SORTS[sort].desc(), Article.id.desc())
     if state != "all":
         stmt = stmt.where(Article.state == ArticleState(state))
     found = get_session().scalars(stmt).all()
-    return render_template("editor/list.html", articles=found, state=state, states=STATE_FILTERS)
+    return render_template(
+        "editor/list.html",
+        articles=found,
+        state=state,
+        states=STATE_FILTERS,
+        sort=sort,
+        sorts=list(ARTICLE_SORTS),
+    )
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from articles.feedback import record_deflection
 from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, Category
 from articles.service import categories_to_choose, learn_phrasing
@@ -146,7 +147,7 @@ def solved() -> ResponseReturnValue:
             query=request.form.get("q", "")[:MAX_QUERY_CHARS],
         )
     )
-    article.helpful_count += 1
+    record_deflection(article)
     user = db.get(User, current_user.id)
     names = user.identifiers() if user else []
     learn_phrasing(db, article, request.form.get("q", ""), "deflection", names)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+import secrets
+
+from crawlerdetect import CrawlerDetect
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import Select, func, select, update
 
+from articles import feedback
 from articles.lifecycle import may_read
-from articles.models import Article, Category
+from articles.models import Article, ArticleState, Category, utcnow
 from articles.redaction import redact
 from articles.service import MAX_TAG_CHARS
 from portal.db import get_session
+from portal.kb.forms import VoteForm
 from portal.kb.models import SearchLog
 from portal.kb.queries import narrowed_scope, readable, search_articles, spelling_suggestion
 
@@ -109,9 +124,83 @@ def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
     if found is None or not may_read(found.state, found.visibility, is_staff()):
         abort(404)
     record_click(request.args.get("sid", ""), found.id)
+    visitor, new_visitor = _visitor()
+    if found.state is ArticleState.PUBLISHED and not _crawler():
+        _count_view(found.id, visitor)
     from_intake = request.args.get("from") == "intake" and current_user.is_authenticated
     query = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    return render_template("kb/article.html", article=found, from_intake=from_intake, query=query)
+    signed_in = current_user.is_authenticated
+    page = render_template(
+        "kb/article.html",
+        article=found,
+        from_intake=from_intake,
+        query=query,
+        my_vote=feedback.vote_of(db, found, current_user.id) if signed_in else None,
+        comments=feedback.comments(db, found) if is_staff() else [],
+        vote_form=VoteForm(formdata=None),
+    )
+    response = make_response(page)
+    if new_visitor:
+        response.set_cookie(
+            VISITOR_COOKIE,
+            visitor.removeprefix("v:"),
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        )
+    return response
+
+
+VISITOR_COOKIE = "solveloop_reader"
+_CRAWLERS = CrawlerDetect()
+
+
+def _crawler() -> bool:
+    """Return whether the request comes from a crawler or a script (no browser name)."""
+    agent = request.headers.get("User-Agent", "")
+    return not agent or bool(_CRAWLERS.isCrawler(agent))
+
+
+def _visitor() -> tuple[str, bool]:
+    """Return who reads, for counting views once a day: the account, or an anonymous
+    reader's random cookie (and whether that cookie is new)."""
+    if current_user.is_authenticated:
+        return f"u:{current_user.id}", False
+    held = request.cookies.get(VISITOR_COOKIE, "")
+    if len(held) == 32 and held.isalnum():
+        return f"v:{held}", False
+    return f"v:{secrets.token_hex(16)}", True
+
+
+def _count_view(article_id: int, visitor: str) -> None:
+    """Count a view of the article by ``visitor`` today (once a day each)."""
+    with current_app.extensions["solveloop.write_sessions"]() as db:
+        article = db.get(Article, article_id)
+        if article is not None and feedback.record_view(db, article, visitor, utcnow().date()):
+            db.commit()
+
+
+@bp.post("/articles/<int:article_id>/feedback")
+@login_required
+def vote(article_id: int) -> ResponseReturnValue:
+    """Answer "Was this helpful?" for an article (once per reader; answering again
+    replaces the answer), with an optional comment."""
+    db = get_session()
+    found = db.get(Article, article_id)
+    if (
+        found is None
+        or found.state is not ArticleState.PUBLISHED
+        or not may_read(found.state, found.visibility, is_staff())
+    ):
+        abort(404)
+    form = VoteForm()
+    if not form.validate_on_submit():
+        abort(422, description=_("Answer yes or no; a comment may have 1,000 characters."))
+    feedback.vote(db, found, current_user.id, form.helpful.data == "yes", form.comment.data or "")
+    db.commit()
+    flash(_("Thank you for telling us."), "info")
+    return redirect(url_for("kb.article", article_id=found.id) + "#feedback")
 
 
 @bp.get("/search")
