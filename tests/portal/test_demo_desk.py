@@ -117,7 +117,7 @@ def test_the_demo_mailbox_holds_every_notification_with_the_dates_they_were_sent
     assert not [n for n in notifications if n.mail_status is MailStatus.PENDING]
     sent = [n for n in notifications if n.mail_status is MailStatus.SENT]
     box = mailbox.Maildir(app.instance_path + "/mailbox", create=False)
-    messages = [message_from_bytes(box.get_bytes(key), policy=default) for key in box]
+    messages = [message_from_bytes(box.get_bytes(key), policy=default) for key in box.iterkeys()]
     assert len(messages) == len(sent) > 20
     ids = {str(m["Message-ID"]) for m in messages}
     assert ids == {n.message_id for n in sent}
