@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,10 @@ from portal.admin import catalogue, settings
 from portal.admin.models import Setting, SynonymGroup
 from portal.admin.synonyms import new_group
 from portal.auth.models import Role, User
+from portal.demo.desk import play_demo_desk
 from portal.tickets import canned
-from portal.tickets import service as tickets
 from portal.tickets.canned import CannedReply
-from portal.tickets.models import Channel, Status, SupportGroup, Ticket
+from portal.tickets.models import SupportGroup, Ticket
 
 HERE = Path(__file__).parent
 
@@ -165,63 +164,6 @@ def _mail(session: Session, admin: User) -> None:
         settings.change(session, "internal_domains", DEMO_INTERNAL_DOMAINS, admin.id)
 
 
-def _tickets(session: Session, categories: dict[str, Category], users: dict[str, User]) -> None:
-    path = HERE / "tickets.json"
-    for entry in json.loads(path.read_text(encoding="utf-8")):
-        requester = users[entry["requester"]]
-        channel = Channel(entry.get("channel", "web"))
-        category = categories.get(entry.get("category", ""))
-        ticket = tickets.open_ticket(
-            session,
-            tickets.Intake(
-                subject=entry["subject"],
-                symptom=entry["symptom"],
-                started=entry.get("started", ""),
-                impact=entry["impact"],
-                urgency=entry["urgency"],
-                contact=entry.get("contact", ""),
-                category_id=category.id if category else None,
-                channel=channel,
-                core_system_down=entry.get("core_system_down", False),
-            ),
-            requester,
-            recorded_by=users[entry["assignee"]]
-            if channel is Channel.PHONE and entry.get("assignee")
-            else None,
-        )
-        target = Status(entry["status"])
-        if entry.get("assignee"):
-            tickets.take(ticket, users[entry["assignee"]])
-        technician = ticket.assignee or users["tom"]
-        worked_on = (Status.IN_PROGRESS, Status.WAITING, Status.RESOLVED, Status.CLOSED)
-        if target in worked_on and ticket.status is not Status.IN_PROGRESS:
-            tickets.move(ticket, Status.IN_PROGRESS, technician)
-        events = entry.get("events", [])
-        replies = [e for e in events if e["kind"] == "reply" and users[e["author"]].is_staff]
-        # A waiting ticket waits on the question in its last staff reply.
-        question = replies[-1] if target is Status.WAITING and replies else None
-        for event in events:
-            author = users[event["author"]]
-            if event["kind"] == "note":
-                tickets.add_note(ticket, author, event["body"])
-            elif event is question:
-                tickets.move(ticket, Status.WAITING, author, event["body"])
-            else:
-                tickets.add_reply(ticket, author, event["body"])
-        if target in (Status.RESOLVED, Status.CLOSED):
-            tickets.record_resolution(
-                ticket,
-                technician,
-                entry.get("diagnosis", ""),
-                entry.get("cause", ""),
-                entry.get("solution", ""),
-            )
-        if target is Status.CLOSED:
-            tickets.confirm_fix(ticket, requester)
-            if entry.get("rating"):
-                tickets.rate(ticket, requester, entry["rating"], entry.get("rating_comment", ""))
-
-
 # Answers the demo desk gives often, with placeholders filled from each ticket.
 DEMO_REPLIES = (
     (
@@ -269,8 +211,9 @@ def load_demo(app: Flask) -> list[str]:
         if session.scalar(select(SupportGroup.id).limit(1)) is None:
             _groups(session, categories, users)
         _mail(session, users["admin"])
+        session.commit()
         if session.scalar(select(Ticket.id).limit(1)) is None:
-            _tickets(session, categories, users)
+            play_demo_desk(app, session, categories, users)
         if session.scalar(select(CannedReply.id).limit(1)) is None:
             for (title_en, title_zh), (body_en, body_zh) in DEMO_REPLIES:
                 canned.add(

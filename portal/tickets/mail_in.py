@@ -532,6 +532,7 @@ def _reply(
         if ticket.status is Status.CLOSED:
             new = _open(session, parsed, user, follows=ticket.id)
             session.flush()
+            service.record_follow_up(ticket, new, user, Actor.EMAIL)
             return Outcome(
                 EX_OK,
                 "opened",

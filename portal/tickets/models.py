@@ -63,6 +63,7 @@ class EventKind(enum.StrEnum):
     AUTO_CLOSED = "auto_closed"
     RATED = "rated"
     ARTICLE_LINKED = "article_linked"
+    FOLLOWED_UP = "followed_up"  # a reply after closing opened ``detail["opened"]``
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
 

@@ -222,11 +222,13 @@ def move(
     actor: User | None,
     body: str = "",
     kind: EventKind = EventKind.STATUS_CHANGED,
+    via: Actor | None = None,
 ) -> TicketEvent:
     """Change the ticket's status through the workflow and record it under ``kind``.
 
     Raises ``TransitionRefused`` when the table does not allow the step. Waiting on the
-    user sends ``body`` to them as a public reply first.
+    user sends ``body`` to them as a public reply first. ``via=Actor.EMAIL``: the step
+    came with a mail.
     """
     source = ticket.status
     check(
@@ -242,7 +244,7 @@ def move(
         body = ""
     ticket.status = target
     event = _record(
-        ticket, kind, actor, field="status", old=source.value, new=target.value, body=body
+        ticket, kind, actor, field="status", old=source.value, new=target.value, body=body, via=via
     )
     if target is Status.RESOLVED:
         ticket.resolved_at = event.created_at
@@ -275,7 +277,13 @@ def add_reply(
     """
     _reply(ticket, author, body, via, **detail)
     if ticket.status is Status.WAITING and author.id == ticket.requester_id:
-        move(ticket, Status.IN_PROGRESS, author)
+        move(ticket, Status.IN_PROGRESS, author, via=via)
+
+
+def record_follow_up(closed: Ticket, follow_up: Ticket, author: User, via: Actor) -> TicketEvent:
+    """Record on a closed ticket that ``author``'s message about it opened ``follow_up``
+    (which names the closed one in its 'created' event)."""
+    return _record(closed, EventKind.FOLLOWED_UP, author, via=via, opened=follow_up.id)
 
 
 def add_note(ticket: Ticket, author: User, body: str) -> None:

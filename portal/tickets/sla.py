@@ -123,6 +123,26 @@ def add_business_minutes(calendar: Calendar, start: datetime, minutes: float) ->
     raise NoWorkingTime("no working time within the horizon")
 
 
+def subtract_business_minutes(calendar: Calendar, end: datetime, minutes: float) -> datetime:
+    """Return the instant ``minutes`` business minutes before ``end`` (a request that is
+    three business hours old on a Monday morning came in on Friday afternoon)."""
+    remaining = timedelta(minutes=minutes)
+    if remaining <= timedelta(0):
+        return end
+    if calendar.around_the_clock:
+        return end - remaining
+    day = end.astimezone(calendar.zone).date()
+    for offset in range(-1, HORIZON_DAYS):
+        hours = calendar.hours(day - timedelta(days=offset))
+        if hours is None or hours[0] >= end:
+            continue
+        finish = min(hours[1], end)
+        if finish - hours[0] >= remaining:
+            return finish - remaining
+        remaining -= finish - hours[0]
+    raise NoWorkingTime("no working time within the horizon")
+
+
 @dataclass(frozen=True)
 class Pause:
     """A span the clock stood still (waiting on the user); ``end`` None: still paused."""

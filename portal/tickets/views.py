@@ -355,7 +355,17 @@ def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any
         for a in db.scalars(select(Article).where(Article.id.in_(article_ids - {None})))
         if may_read(a.state, a.visibility, staff)
     }
+    # A reply to a closed ticket opened another: both name each other, for those who may
+    # see the other one.
+    follows = next((e.detail.get("follows") for e in events if e.kind is EventKind.CREATED), None)
+    followed_by = [e.detail.get("opened") for e in events if e.kind is EventKind.FOLLOWED_UP]
+    linked = [db.get(Ticket, i) for i in [follows, *followed_by] if isinstance(i, int)]
+    readable = {
+        t.id: t for t in linked if t is not None and (staff or t.requester_id == current_user.id)
+    }
     return {
+        "follows": readable.get(follows) if isinstance(follows, int) else None,
+        "followed_by": [readable[i] for i in followed_by if i in readable],
         "people": {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))},
         "categories": {c.id: c for c in db.scalars(select(Category))},
         "groups": {g.id: g for g in db.scalars(select(SupportGroup))},

@@ -186,6 +186,9 @@ def test_a_gmail_reply_threads_by_its_signed_id_and_drops_the_quoted_history(mai
     assert replies[-1].detail["message_id"] == "<CAF3q8W+reply-gmail-2@mail.gmail.com>"
     assert not replies[-1].internal
     assert tickets(db)[0].status is Status.IN_PROGRESS  # the answer ends the wait
+    resumed = events(db, 1, EventKind.STATUS_CHANGED)[-1]
+    assert (resumed.old_value, resumed.new_value) == ("waiting", "in_progress")
+    assert resumed.actor is Actor.EMAIL and resumed.actor_id == people["alice"].id
     assert len(tickets(db)) == 1
 
 
@@ -429,12 +432,33 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_names_the_old_one(ma
     service.confirm_fix(ticket, db.merge(people["alice"]))
     db.commit()
     result = mail_in("reply-gmail.eml")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     assert result.output.strip() == "accepted: ticket #1 is closed, opened ticket #2"
     new = tickets(db)[1]
     assert new.requester_id == people["alice"].id and new.channel is Channel.EMAIL
     [created] = events(db, new.id, EventKind.CREATED)
     assert created.detail["follows"] == 1
+
+
+def test_the_old_and_the_new_ticket_link_each_other_for_their_readers(
+    mail_in, db, people, login, make_client
+):
+    mail_in("new-english.eml")
+    ticket = db.get(Ticket, 1)
+    service.record_resolution(ticket, db.merge(people["tom"]), "Profile", "", "Reset it")
+    service.confirm_fix(ticket, db.merge(people["alice"]))
+    db.commit()
+    mail_in("reply-gmail.eml")
+    [followed] = events(db, 1, EventKind.FOLLOWED_UP)
+    assert followed.detail["opened"] == 2 and followed.actor is Actor.EMAIL
+    for reader in (people["alice"], people["tom"]):
+        client = login(reader, on=make_client())
+        old = client.get("/tickets/1").get_data(as_text=True)
+        new = client.get("/tickets/2").get_data(as_text=True)
+        assert 'Followed by <a href="/tickets/2">#2' in old
+        assert "which opened ticket #2" in old
+        assert 'Follows <a href="/tickets/1">#1' in new
+    assert login(people["bob"], on=make_client()).get("/tickets/2").status_code == 404
 
 
 def test_the_ticket_page_says_the_reply_came_by_email(mail_in, db, people, login, client):

@@ -19,6 +19,7 @@ from portal.tickets.sla import (
     business_minutes,
     due,
     elapsed,
+    subtract_business_minutes,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,6 +59,29 @@ def test_a_target_that_runs_out_at_closing_time_is_due_at_closing_time():
     assert add_business_minutes(DESK, sh(2026, 12, 7, 9, 0), 9 * 60) == sh(2026, 12, 7, 18, 0)
     assert add_business_minutes(DESK, sh(2026, 12, 7, 18, 0), 1) == sh(2026, 12, 8, 9, 1)
     assert business_minutes(DESK, sh(2026, 12, 7, 18, 0), sh(2026, 12, 8, 9, 0)) == 0
+
+
+def test_counting_back_skips_nights_weekends_and_holidays():
+    # Three business hours before Monday 10:00 is Friday 16:00; at night it is counted from
+    # the day's closing time.
+    assert subtract_business_minutes(DESK, sh(2026, 12, 14, 10, 0), 180) == sh(2026, 12, 11, 16, 0)
+    assert subtract_business_minutes(DESK, sh(2026, 12, 7, 22, 0), 60) == sh(2026, 12, 7, 17, 0)
+    assert subtract_business_minutes(DESK, sh(2026, 12, 12, 11, 0), 30) == sh(2026, 12, 11, 17, 30)
+    # Exactly a working day back from an opening is the previous opening.
+    assert subtract_business_minutes(DESK, sh(2026, 12, 8, 9, 0), 540) == sh(2026, 12, 7, 9, 0)
+    # Back over the National Day week (1-7 October 2026 off) to 30 September.
+    assert subtract_business_minutes(DESK, sh(2026, 10, 8, 9, 30), 60) == sh(2026, 9, 30, 17, 30)
+    # The inverse of counting forward, wherever it starts.
+    for start in (sh(2026, 12, 11, 17, 0), sh(2026, 12, 12, 3, 0), sh(2026, 12, 7, 9, 0)):
+        for minutes in (1, 59, 540, 2000):
+            later = add_business_minutes(DESK, start, minutes)
+            back = subtract_business_minutes(DESK, later, minutes)
+            assert business_minutes(DESK, back, later) == minutes
+    assert subtract_business_minutes(DESK, sh(2026, 12, 7, 10, 0), 0) == sh(2026, 12, 7, 10, 0)
+    every_minute = Calendar(zone=SHANGHAI, around_the_clock=True)
+    assert subtract_business_minutes(every_minute, sh(2026, 12, 12, 3, 0), 60) == sh(
+        2026, 12, 12, 2, 0
+    )
 
 
 def test_public_holidays_are_off_and_make_up_saturdays_are_working_days():
