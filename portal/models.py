@@ -5,6 +5,7 @@ from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
+from portal.tickets.attachments import Attachment
 from portal.tickets.canned import CannedReply
 from portal.tickets.models import IncomingMail, Ticket, TicketEvent
 from portal.tickets.notifications import Notification
@@ -13,6 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Article",
+    "Attachment",
     "AuthSession",
     "Base",
     "CannedReply",
