@@ -88,7 +88,7 @@ MESSAGES = {
 def _takes_files() -> bool:
     from portal.tickets.attachment_views import UPLOAD_ENDPOINTS
 
-    return request.endpoint in UPLOAD_ENDPOINTS
+    return request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data"
 
 
 def _too_large_upload() -> str:

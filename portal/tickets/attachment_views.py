@@ -53,9 +53,10 @@ def request_limit(app: Flask) -> int:
 
 
 def allow_upload_bodies() -> None:
-    """Raise this request's body limit when it goes to a form that takes attachments (runs
-    before anything reads the body)."""
-    if request.endpoint in UPLOAD_ENDPOINTS:
+    """Raise this request's body limit when it sends files to a form that takes them (runs
+    before anything reads the body). Only multipart bodies carry files; their text fields
+    stay limited by MAX_FORM_MEMORY_SIZE each."""
+    if request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data":
         request.max_content_length = request_limit(current_app)
 
 

@@ -291,12 +291,19 @@ def test_a_body_larger_than_all_files_together_is_a_413_with_the_limits(app, sig
     assert "at most 2 files of" in page and "nothing was saved" in page
 
 
-def test_other_forms_keep_the_small_body_limit(app, signed_in, make_ticket, people):
+def test_other_forms_and_bodies_without_files_keep_the_small_body_limit(
+    app, signed_in, make_ticket, people
+):
     app.config["MAX_CONTENT_LENGTH"] = 4096
     tom = signed_in("tom")
     ticket = make_ticket(people["alice"])
     data = {"priority": "P1", "reason": "x" * 10_000}
     assert tom.post(f"/tickets/{ticket.id}/priority", data).status_code == 413
+    reply = {"body": "x" * 10_000, "internal": ""}  # form-encoded: no files, no more room
+    assert tom.post(f"/tickets/{ticket.id}/reply", reply).status_code == 413
+    app.config["MAX_FORM_MEMORY_SIZE"] = 5000  # one text field of a multipart body
+    reply["files"] = files(("a.png", png()))
+    assert tom.post(f"/tickets/{ticket.id}/reply", reply).status_code == 413
 
 
 def test_the_type_is_read_from_the_content_and_must_agree_with_the_name():
