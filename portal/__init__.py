@@ -31,6 +31,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite'}"
     if not app.config["INDEX_PATH"]:
         app.config["INDEX_PATH"] = str(instance / "index")
+    if not app.config["ATTACHMENTS_PATH"]:
+        app.config["ATTACHMENTS_PATH"] = str(instance / "attachments")
     # Every cookie follows the session cookie's Secure setting unless set on its own.
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
     proxies = int(app.config["TRUSTED_PROXIES"])
@@ -41,13 +43,15 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     from portal import db, i18n, indexer, jobs, security
     from portal.auth import init_app as init_auth
-    from portal.tickets import commits
+    from portal.tickets import attachment_views, commits
 
     db.init_app(app, on_outbox=lambda: indexer.poke(app))
     jobs.init_app(app)
     for factory in ("solveloop.sessions", "solveloop.write_sessions"):
         commits.watch(app.extensions[factory], on_mail=jobs.jobs_of(app).poke_mail)
     indexer.init_app(app)
+    # Before the request guard, which reads the body: upload forms may send more.
+    app.before_request(attachment_views.allow_upload_bodies)
     security.init_app(app)
     i18n.init_app(app)
     init_auth(app)
@@ -59,7 +63,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from portal.tickets.notification_views import bp as notifications_bp
     from portal.tickets.views import bp as tickets_bp
 
-    for blueprint in (kb_bp, intake_bp, tickets_bp, notifications_bp, editor_bp, admin_bp):
+    blueprints = (kb_bp, intake_bp, tickets_bp, notifications_bp, attachment_views.bp)
+    for blueprint in (*blueprints, editor_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors

@@ -166,6 +166,30 @@ def demo(ctx: Context) -> None:
 
 
 @main.group()
+def attachments() -> None:
+    """Ticket attachments: remove files no ticket records."""
+
+
+@attachments.command("sweep")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    help="Minutes: younger files may belong to a transaction still running.",
+)
+@pass_context
+def attachments_sweep(ctx: Context, older_than: int) -> None:
+    """Remove files in the attachments folder that no attachment names (left behind by a
+    process killed before its transaction committed)."""
+    from portal.tickets.attachment_views import store_of
+    from portal.tickets.attachments import sweep_orphans
+
+    with ctx.app.extensions["solveloop.sessions"]() as session:
+        removed = sweep_orphans(session, store_of(ctx.app), older_than * 60)
+    click.echo(f"Attachments: removed {removed} file(s) no ticket records.")
+
+
+@main.group()
 def index() -> None:
     """The search indexes: rebuild or check the articles' index, store the tickets' words."""
 
@@ -296,6 +320,7 @@ def mail_in(ctx: Context, source: str | None) -> None:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from portal.tickets import attachments
     from portal.tickets import mail_in as intake
 
     try:
@@ -319,6 +344,8 @@ def mail_in(ctx: Context, source: str | None) -> None:
         sender_limit=int(config["MAIL_IN_SENDER_LIMIT"]),
         sender_window=timedelta(minutes=float(config["MAIL_IN_SENDER_WINDOW_MINUTES"])),
         authserv_id=str(config["MAIL_AUTHSERV_ID"]),
+        store=attachments.Store(config["ATTACHMENTS_PATH"]),
+        attachment_rules=attachments.Rules.from_config(config),
     )
     try:
         with ctx.app.app_context(), ctx.app.extensions["solveloop.write_sessions"]() as session:

@@ -10,7 +10,15 @@ DEFAULTS: dict[str, Any] = {
     # The database: SQLite in the instance folder unless DATABASE_URL says otherwise.
     "DATABASE_URL": None,
     "INDEX_PATH": None,
+    # The largest request body; the forms that take attachments allow their files on top.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Ticket attachments: the folder (default INSTANCE/attachments, never under static),
+    # the largest file, the most files per message, and the extensions accepted (None: all
+    # that portal.tickets.attachments.KNOWN_TYPES knows).
+    "ATTACHMENTS_PATH": None,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_MAX_FILES": 5,
+    "ATTACHMENT_TYPES": None,
     "LANGUAGES": ("en", "zh_CN"),
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,12 +85,33 @@ MESSAGES = {
 }
 
 
+def _takes_files() -> bool:
+    from portal.tickets.attachment_views import UPLOAD_ENDPOINTS
+
+    return request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data"
+
+
+def _too_large_upload() -> str:
+    from portal.tickets.attachment_views import megabytes, rules_of
+
+    rules = rules_of(current_app)
+    return _(
+        "What you sent is too large, and nothing was saved: at most %(count)s files of "
+        "%(size)s MB each can go with one message. Go back, remove the largest file and "
+        "send again.",
+        count=rules.max_files,
+        size=megabytes(rules.max_bytes),
+    )
+
+
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     """Turn an HTTP exception into a page with its own message."""
     _recover_database_session()
     code = error.code or 500
     own_description = error.description != type(error).description
-    if code in MESSAGES and not (own_description and code in (403, 404, 413)):
+    if code == 413 and not own_description and _takes_files():
+        message = _too_large_upload()
+    elif code in MESSAGES and not (own_description and code in (403, 404, 413)):
         message = str(MESSAGES[code])
     else:
         message = error.description or ""

@@ -6,6 +6,7 @@ from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
 from portal.kb.models import SearchLog
+from portal.tickets.attachments import Attachment
 from portal.tickets.canned import CannedReply
 from portal.tickets.models import IncomingMail, Ticket, TicketEvent
 from portal.tickets.notifications import Notification
@@ -18,6 +19,7 @@ __all__ = [
     "Article",
     "ArticleView",
     "ArticleVote",
+    "Attachment",
     "AuthSession",
     "Base",
     "CannedReply",

@@ -26,8 +26,18 @@ from portal.intake.models import Deflection
 from portal.kb.queries import suggest_articles
 from portal.kb.views import MAX_QUERY_CHARS, is_staff
 from portal.security import limiter
+from portal.tickets.attachment_views import (
+    accept_attribute,
+    megabytes,
+    read_uploads,
+    refusal_message,
+    rules_of,
+    status_for,
+    store_of,
+)
+from portal.tickets.attachments import AttachmentRefused, Upload, attach, check_all
 from portal.tickets.forms import RequestForm
-from portal.tickets.models import Channel
+from portal.tickets.models import Channel, Ticket
 from portal.tickets.service import Intake, open_ticket, record_resolution
 from portal.tickets.workflow import TransitionRefused
 
@@ -85,34 +95,60 @@ def new_request() -> ResponseReturnValue:
     form = request_form()
     if request.method == "GET" and request.args.get("q"):
         form.subject.data = request.args["q"][:200]
-    if form.validate_on_submit():
-        db = get_session()
-        category = db.scalar(select(Category).where(Category.slug == form.category.data))
-        requester = db.get(User, current_user.id)
-        assert requester is not None
-        ticket = open_ticket(
-            db,
-            Intake(
-                subject=form.subject.data,
-                symptom=form.symptom.data,
-                started=form.started.data or "",
-                started_at=_local_time(form.started_at.data),
-                impact=form.impact.data,
-                urgency=form.urgency.data,
-                core_system_down=form.core_system_down.data,
-                contact=form.contact.data,
-                category_id=category.id if category else None,
-            ),
-            requester,
-        )
-        db.commit()
-        flash(
-            _("Your request is ticket #%(id)s. We will keep you informed here.", id=ticket.id),
-            "info",
-        )
-        return redirect(url_for("tickets.show", ticket_id=ticket.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("intake/new.html", form=form), status
+    if form.validate_on_submit():
+        uploads, refused = _uploads(form)
+        if refused is None:
+            db = get_session()
+            requester = db.get(User, current_user.id)
+            assert requester is not None
+            ticket = open_ticket(db, _intake(form, Channel.WEB, form.contact.data), requester)
+            _attach(ticket, requester, uploads)
+            db.commit()
+            flash(
+                _("Your request is ticket #%(id)s. We will keep you informed here.", id=ticket.id),
+                "info",
+            )
+            return redirect(url_for("tickets.show", ticket_id=ticket.id))
+        status = refused
+    return render_template("intake/new.html", form=form, **_upload_hints()), status
+
+
+def _uploads(form: RequestForm) -> tuple[list[Upload], int | None]:
+    """Return the form's files, checked, and None; or no files and the status code (413,
+    422) with the reason on the file field, the rest of the form as it was typed."""
+    rules = rules_of(current_app)
+    try:
+        uploads = read_uploads(form.files.data, rules)
+        check_all(uploads, rules)
+    except AttachmentRefused as refused:
+        form.files.errors = [refusal_message(refused), _("Choose the files again.")]
+        return [], status_for(refused)
+    return uploads, None
+
+
+def _attach(ticket: Ticket, uploader: User, uploads: list[Upload]) -> None:
+    """Store the request's files with its 'created' event."""
+    if uploads:
+        attach(
+            get_session(),
+            store_of(current_app),
+            ticket,
+            ticket.events[0],
+            uploader,
+            uploads,
+            rules_of(current_app),
+        )
+
+
+def _upload_hints() -> dict[str, object]:
+    rules = rules_of(current_app)
+    return {
+        "accept": accept_attribute(rules),
+        "max_files": rules.max_files,
+        "max_megabytes": megabytes(rules.max_bytes),
+        "max_bytes": rules.max_bytes,
+    }
 
 
 @bp.get("/requests/suggest")
@@ -196,10 +232,14 @@ def record_call() -> ResponseReturnValue:
         SelectChoice(c.slug, c.name(locale_code())) for c in categories_to_choose(get_session())
     ]
     candidates: list[User] = []
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         solved = bool(form.solved_on_call.data)
         diagnosis, solution = (form.diagnosis.data or "").strip(), (form.solution.data or "")
-        if solved and not (diagnosis and solution.strip()):
+        uploads, refused = _uploads(form)
+        if refused is not None:
+            status = refused
+        elif solved and not (diagnosis and solution.strip()):
             form.solution.errors = [
                 _("A call solved on the spot needs a diagnosis and a solution.")
             ]
@@ -211,6 +251,7 @@ def record_call() -> ResponseReturnValue:
                 assert me is not None
                 contact = (form.contact.data or "").strip() or caller.phone or caller.email
                 ticket = open_ticket(db, _intake(form, Channel.PHONE, contact), caller, me)
+                _attach(ticket, me, uploads)
                 if solved:
                     try:
                         record_resolution(ticket, me, diagnosis, "", solution)
@@ -227,8 +268,9 @@ def record_call() -> ResponseReturnValue:
                 )
                 return redirect(url_for("tickets.show", ticket_id=ticket.id))
     form.caller_id.choices = [SelectChoice(str(u.id), _label(u)) for u in candidates]
-    status = 422 if form.is_submitted() else 200
-    return render_template("intake/call.html", form=form, candidates=candidates), status
+    return render_template(
+        "intake/call.html", form=form, candidates=candidates, **_upload_hints()
+    ), status
 
 
 def _label(user: User) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -53,6 +54,7 @@ class RequestForm(StrictForm):
     core_system_down = BooleanField(CORE_SYSTEM_LABEL)
     contact = StringField(_l("How can we reach you?"), validators=[DataRequired(), Length(max=200)])
     category = SelectField(_l("Category"), coerce=str, validators=[Optional()])
+    files = MultipleFileField(_l("Attachments (optional)"))
     # Optional and new: a client that never rendered it may leave it out.
     may_omit = frozenset({"started_at"})
 
@@ -61,6 +63,7 @@ class ReplyForm(StrictForm):
     """A public reply, or (staff) an internal note."""
 
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_TEXT)])
+    files = MultipleFileField(_l("Attachments (optional)"))
     # The staff's two buttons send internal="" or "1"; the requester's one sends nothing.
     internal = HiddenField(default="")
     may_omit = frozenset({"internal"})

@@ -49,9 +49,9 @@ from portal.admin import settings
 from portal.auth.contacts import create_contact
 from portal.auth.models import User
 from portal.text import clean_text
-from portal.tickets import service
+from portal.tickets import attachments, service
 from portal.tickets.forms import MAX_TEXT
-from portal.tickets.models import Actor, Channel, IncomingMail, Status, Ticket
+from portal.tickets.models import Actor, Channel, IncomingMail, Status, Ticket, TicketEvent
 from portal.tickets.threading import referenced_ids, signed_ticket, tagged_ticket, ticket_for
 
 EX_OK = 0
@@ -145,6 +145,10 @@ class MailConfig:
     # The authserv-id of the organisation's mail server, whose Authentication-Results
     # header vouches for a staff sender; empty: staff replies by mail are never trusted.
     authserv_id: str = ""
+    # Where attachments are stored and what they may be; without a store none are kept
+    # (each is recorded as not kept).
+    store: attachments.Store | None = None
+    attachment_rules: attachments.Rules = field(default_factory=attachments.Rules)
 
 
 @dataclass(frozen=True)
@@ -230,13 +234,40 @@ def _body(message: EmailMessage) -> tuple[str, bool]:
 
 
 def _attachments(message: EmailMessage) -> list[Attachment]:
-    found = []
-    for part in message.iter_attachments():
+    """Return every part that is not the text read as the body: attached files, inline
+    images of an HTML mail, and attached messages (as .eml)."""
+    bodies = [message.get_body(preferencelist=(kind,)) for kind in ("plain", "html")]
+    found: list[Attachment] = []
+
+    def visit(part: EmailMessage) -> None:
+        content_type = part.get_content_type()
+        raw_name = part.get_filename() or ""
+        if part.get_content_maintype() == "message":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                content = inner[0].as_bytes(policy=policy.default)
+                found.append(Attachment(_file_name(raw_name, "message.eml"), content_type, content))
+            return
+        if part.is_multipart():
+            for sub in part.iter_parts():
+                visit(sub)  # type: ignore[arg-type]
+            return
+        if any(part is body for body in bodies):
+            return
+        if not raw_name and part.get_content_maintype() == "text":
+            return  # another rendering of the text, not a file
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
-            name = clean_text(part.get_filename() or "", single_line=True).strip()
-            found.append(Attachment(name[:200], part.get_content_type(), payload))
+            fallback = f"image-{len(found) + 1}.{part.get_content_subtype()}"
+            found.append(Attachment(_file_name(raw_name, fallback), content_type, payload))
+
+    visit(message)
     return found
+
+
+def _file_name(raw: str, fallback: str) -> str:
+    name = clean_text(decode_header_text(raw) if "=?" in raw else raw, single_line=True)
+    return name.strip()[:200] or fallback
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -498,8 +529,43 @@ def _threaded_ticket(
     return None, ""
 
 
+def _keep_attachments(
+    session: Session,
+    parsed: ParsedMail,
+    ticket: Ticket,
+    parent: TicketEvent,
+    sender: User,
+    config: MailConfig,
+) -> None:
+    """Store the message's files with ``parent``; each one refused (too large, too many, a
+    type not accepted) is recorded as a note instead, and the rest are kept."""
+    rules = config.attachment_rules
+    accepted: list[attachments.Upload] = []
+    for part in parsed.attachments:
+        upload = attachments.Upload(part.filename, part.content)
+        name = attachments.display_name(part.filename)
+        try:
+            if config.store is None:
+                raise attachments.AttachmentRefused("not_stored", name)
+            if len(accepted) >= rules.max_files:
+                raise attachments.AttachmentRefused("too_many", name, rules.max_files)
+            attachments.file_type(upload, rules)
+        except attachments.AttachmentRefused as refused:
+            service.record_refused_attachment(ticket, name, refused.reason, refused.limit)
+            continue
+        accepted.append(upload)
+    if accepted and config.store is not None:
+        attachments.attach(
+            session, config.store, ticket, parent, sender, accepted, rules, via=Actor.EMAIL
+        )
+
+
 def _open(
-    session: Session, parsed: ParsedMail, requester: User, follows: int | None = None
+    session: Session,
+    parsed: ParsedMail,
+    requester: User,
+    config: MailConfig,
+    follows: int | None = None,
 ) -> Ticket:
     text = strip_signature(parsed.text)
     first_line = text.split("\n", 1)[0].strip()
@@ -522,6 +588,7 @@ def _open(
     created.detail = {**created.detail, "message_id": parsed.message_id[:998]}
     if follows is not None:
         created.detail["follows"] = follows
+    _keep_attachments(session, parsed, ticket, created, requester, config)
     return ticket
 
 
@@ -530,7 +597,7 @@ def _reply(
 ) -> Outcome:
     if user is not None and user.active and user.id == ticket.requester_id:
         if ticket.status is Status.CLOSED:
-            new = _open(session, parsed, user, follows=ticket.id)
+            new = _open(session, parsed, user, config, follows=ticket.id)
             session.flush()
             service.record_follow_up(ticket, new, user, Actor.EMAIL)
             return Outcome(
@@ -540,7 +607,10 @@ def _reply(
                 new.id,
             )
         body = trim_reply(parsed.text)[:MAX_TEXT]
-        service.add_reply(ticket, user, body, via=Actor.EMAIL, message_id=parsed.message_id[:998])
+        event = service.add_reply(
+            ticket, user, body, via=Actor.EMAIL, message_id=parsed.message_id[:998]
+        )
+        _keep_attachments(session, parsed, ticket, event, user, config)
         return Outcome(EX_OK, "replied", f"accepted: reply added to ticket #{ticket.id}", ticket.id)
     if user is not None and not user.active:
         return Outcome(
@@ -560,7 +630,10 @@ def _reply(
                 EX_NOPERM, "refused", f"refused: ticket #{ticket.id} is closed", ticket.id
             )
         body = trim_reply(parsed.text)[:MAX_TEXT]
-        service.add_reply(ticket, user, body, via=Actor.EMAIL, message_id=parsed.message_id[:998])
+        event = service.add_reply(
+            ticket, user, body, via=Actor.EMAIL, message_id=parsed.message_id[:998]
+        )
+        _keep_attachments(session, parsed, ticket, event, user, config)
         return Outcome(
             EX_OK, "replied", f"accepted: staff reply added to ticket #{ticket.id}", ticket.id
         )
@@ -574,7 +647,11 @@ def _reply(
 
 
 def _new_request(
-    session: Session, parsed: ParsedMail, user: User | None, values: dict[str, Any]
+    session: Session,
+    parsed: ParsedMail,
+    user: User | None,
+    values: dict[str, Any],
+    config: MailConfig,
 ) -> Outcome:
     if user is not None and not user.active:
         return Outcome(EX_NOPERM, "refused", f"refused: the account of {parsed.sender} is closed")
@@ -591,7 +668,7 @@ def _new_request(
                 " or the phone hotline",
             )
         user = _new_account(session, parsed)
-    ticket = _open(session, parsed, user)
+    ticket = _open(session, parsed, user, config)
     session.flush()
     return Outcome(EX_OK, "opened", f"accepted: opened ticket #{ticket.id}", ticket.id)
 
@@ -642,7 +719,7 @@ def _file(session: Session, parsed: ParsedMail, config: MailConfig) -> Outcome:
     ticket, _how = _threaded_ticket(session, parsed, user, config)
     if ticket is not None:
         return _reply(session, parsed, ticket, user, config)
-    return _new_request(session, parsed, user, values)
+    return _new_request(session, parsed, user, values, config)
 
 
 def receive(session: Session, raw: bytes, config: MailConfig) -> Outcome:

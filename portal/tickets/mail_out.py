@@ -32,6 +32,7 @@ from articles.models import utcnow
 from portal.admin import settings
 from portal.auth.invitations import password_token
 from portal.tickets import threading
+from portal.tickets.attachments import Attachment
 from portal.tickets.models import Actor, EventKind, Status, Ticket, TicketEvent
 from portal.tickets.notifications import REQUESTER_KINDS, Kind, MailStatus, Notification
 
@@ -150,6 +151,22 @@ def _latest_reply(ticket: Ticket, until: TicketEvent | None) -> TicketEvent | No
     return replies[-1] if replies else None
 
 
+def _files_of(session: Session, event: TicketEvent | None, base: str) -> list[tuple[str, str]]:
+    """Return the name and download address of each file that came with ``event`` (never an
+    internal one: a note's files stay on the portal, for staff)."""
+    if event is None or event.id is None or event.internal:
+        return []
+    query = (
+        select(Attachment)
+        .where(Attachment.event_id == event.id, Attachment.internal.is_(False))
+        .order_by(Attachment.id)
+    )
+    return [
+        (a.filename, f"{base}/tickets/{a.ticket_id}/attachments/{a.id}")
+        for a in session.scalars(query)
+    ]
+
+
 def _context(app: Flask, session: Session, notification: Notification) -> dict[str, Any]:
     ticket = notification.ticket
     event = notification.event
@@ -164,13 +181,18 @@ def _context(app: Flask, session: Session, notification: Notification) -> dict[s
         "body": "",
         "clock": (event.detail or {}).get("clock", "") if event is not None else "",
     }
+    shown: TicketEvent | None = None
     if notification.kind in (Kind.REPLY, Kind.WAITING):
-        reply = _latest_reply(ticket, event)
-        context["body"] = reply.body if reply is not None else ""
+        shown = _latest_reply(ticket, event)
+        context["body"] = shown.body if shown is not None else ""
     elif notification.kind is Kind.USER_REPLIED and event is not None:
+        shown = event
         context["body"] = event.body
     elif notification.kind in (Kind.RESOLVED, Kind.REMINDER):
         context["body"] = ticket.solution
+    elif notification.kind is Kind.RECEIVED:
+        shown = event
+    context["attachments"] = _files_of(session, shown, base)
     if notification.kind is Kind.CLOSED:
         token = rating_token(app, ticket)
         context["rating_url"] = f"{base}/tickets/{ticket.id}/rate?token={token}"

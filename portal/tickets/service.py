@@ -262,22 +262,25 @@ def move(
 
 def _reply(
     ticket: Ticket, author: User, body: str, via: Actor | None = None, **detail: Any
-) -> None:
+) -> TicketEvent:
     event = _record(ticket, EventKind.REPLY, author, body=body, via=via, **detail)
     if author.id != ticket.requester_id and _is_staff(author) and ticket.first_response_at is None:
         ticket.first_response_at = event.created_at
+    return event
 
 
 def add_reply(
     ticket: Ticket, author: User, body: str, via: Actor | None = None, **detail: Any
-) -> None:
-    """Add a public reply; a user's reply takes a waiting ticket back into progress.
+) -> TicketEvent:
+    """Add a public reply and return its event; a user's reply takes a waiting ticket back
+    into progress.
 
     ``via=Actor.EMAIL`` records that it came by mail, with ``detail`` (its Message-ID).
     """
-    _reply(ticket, author, body, via, **detail)
+    event = _reply(ticket, author, body, via, **detail)
     if ticket.status is Status.WAITING and author.id == ticket.requester_id:
         move(ticket, Status.IN_PROGRESS, author, via=via)
+    return event
 
 
 def record_follow_up(closed: Ticket, follow_up: Ticket, author: User, via: Actor) -> TicketEvent:
@@ -286,9 +289,51 @@ def record_follow_up(closed: Ticket, follow_up: Ticket, author: User, via: Actor
     return _record(closed, EventKind.FOLLOWED_UP, author, via=via, opened=follow_up.id)
 
 
-def add_note(ticket: Ticket, author: User, body: str) -> None:
-    """Add an internal note, visible to staff only."""
-    _record(ticket, EventKind.NOTE, author, body=body, internal=True)
+def add_note(ticket: Ticket, author: User, body: str) -> TicketEvent:
+    """Add an internal note, visible to staff only, and return its event."""
+    return _record(ticket, EventKind.NOTE, author, body=body, internal=True)
+
+
+def record_attachment(
+    ticket: Ticket,
+    uploader: User | None,
+    *,
+    attachment_id: int,
+    parent_id: int,
+    filename: str,
+    size: int,
+    internal: bool,
+    via: Actor | None = None,
+) -> TicketEvent:
+    """Record that a file was attached to the event ``parent_id`` (request, reply, note)."""
+    return _record(
+        ticket,
+        EventKind.ATTACHMENT_ADDED,
+        uploader,
+        internal=internal,
+        via=via,
+        attachment_id=attachment_id,
+        parent_id=parent_id,
+        filename=filename,
+        size=size,
+    )
+
+
+def record_refused_attachment(
+    ticket: Ticket, filename: str, reason: str, limit: int | None = None
+) -> TicketEvent:
+    """Record, as an internal note of the desk, that a mailed file was not kept and why
+    (``reason`` as ``AttachmentRefused`` gives it)."""
+    return _record(
+        ticket,
+        EventKind.NOTE,
+        None,
+        internal=True,
+        via=Actor.EMAIL,
+        refused=filename,
+        reason=reason,
+        limit=limit,
+    )
 
 
 def assign(ticket: Ticket, assignee: User | None, actor: User | None, reason: str = "") -> None:

@@ -35,6 +35,16 @@ from portal.db import get_session
 from portal.i18n import locale_code
 from portal.kb.views import page_number
 from portal.tickets import canned, saved_views, service, text_search
+from portal.tickets.attachment_views import (
+    accept_attribute,
+    megabytes,
+    read_uploads,
+    refusal_message,
+    rules_of,
+    status_for,
+    store_of,
+)
+from portal.tickets.attachments import AttachmentRefused, attach, check_all, visible_attachments
 from portal.tickets.clocks import ticket_clocks
 from portal.tickets.forms import (
     AssignForm,
@@ -366,6 +376,7 @@ def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any
     return {
         "follows": readable.get(follows) if isinstance(follows, int) else None,
         "followed_by": [readable[i] for i in followed_by if i in readable],
+        "attachments": visible_attachments(db, ticket, staff),
         "people": {u.id: u for u in db.scalars(select(User).where(User.id.in_(user_ids)))},
         "categories": {c.id: c for c in db.scalars(select(Category))},
         "groups": {g.id: g for g in db.scalars(select(SupportGroup))},
@@ -378,7 +389,11 @@ def timeline_context(ticket: Ticket, events: list[TicketEvent]) -> dict[str, Any
 @login_required
 def show(ticket_id: int) -> ResponseReturnValue:
     """The ticket with its history; internal notes and staff tools for staff only."""
-    ticket = ticket_for_reader(ticket_id)
+    return _ticket_page(ticket_for_reader(ticket_id), ReplyForm(), 200)
+
+
+def _ticket_page(ticket: Ticket, reply_form: ReplyForm, code: int) -> ResponseReturnValue:
+    """Render the ticket page with ``reply_form`` as typed (and its errors) and status."""
     events = [e for e in ticket.events if current_user.is_staff or not e.internal]
     status_form = StatusForm()
     status_form.status.choices = [
@@ -396,7 +411,6 @@ def show(ticket_id: int) -> ResponseReturnValue:
             "assign_form": _assign_form(ticket, formdata=None),
             "escalate_form": _escalate_form(ticket, formdata=None),
         }
-    reply_form = ReplyForm()
     canned_replies = (
         canned.ordered(get_session(), active_only=True) if current_user.is_staff else []
     )
@@ -412,6 +426,7 @@ def show(ticket_id: int) -> ResponseReturnValue:
             url_for("tickets.service_levels", _external=True),
             str(current_app.config["BABEL_DEFAULT_LOCALE"]),
         )
+    rules = rules_of(current_app)
     return render_template(
         "tickets/show.html",
         ticket=ticket,
@@ -426,8 +441,12 @@ def show(ticket_id: int) -> ResponseReturnValue:
         rating_form=RatingForm()
         if ticket.status is Status.CLOSED and ticket.rating is None
         else None,
+        accept=accept_attribute(rules),
+        max_files=rules.max_files,
+        max_megabytes=megabytes(rules.max_bytes),
+        max_bytes=rules.max_bytes,
         **staff_forms,
-    )
+    ), code
 
 
 def _category_choices(ticket: Ticket) -> list[SelectChoice]:
@@ -617,12 +636,21 @@ def reply(ticket_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(422, description=_("A message cannot be empty or longer than 20,000 characters."))
     me = _me()
-    if form.internal.data == "1":
-        if not me.is_staff:
-            abort(403)
-        service.add_note(ticket, me, form.body.data)
+    internal = form.internal.data == "1"
+    if internal and not me.is_staff:
+        abort(403)
+    rules = rules_of(current_app)
+    try:
+        uploads = read_uploads(form.files.data, rules)
+        check_all(uploads, rules)
+    except AttachmentRefused as refused:
+        form.files.errors = [refusal_message(refused), _("Choose the files again.")]
+        return _ticket_page(ticket, form, status_for(refused))
+    if internal:
+        event = service.add_note(ticket, me, form.body.data)
     else:
-        service.add_reply(ticket, me, form.body.data)
+        event = service.add_reply(ticket, me, form.body.data)
+    attach(get_session(), store_of(current_app), ticket, event, me, uploads, rules)
     get_session().commit()
     return redirect(url_for("tickets.show", ticket_id=ticket.id) + "#history")
 

@@ -4,6 +4,8 @@ import pytest
 
 from articles.models import ArticleState, Visibility
 from portal.auth.models import Role
+from portal.tickets import service
+from portal.tickets.attachments import Rules, Store, Upload, attach
 
 PAGES = {
     # path template: expected status for anonymous, user, technician, admin
@@ -38,6 +40,8 @@ PAGES = {
     "/admin/replies": (302, 403, 403, 200),
     "/admin/mail?status=failed": (302, 403, 403, 200),
     "/tickets/{ticket}/rate": (302, 404, 404, 404),
+    "/tickets/{ticket}/attachments/{attachment}": (302, 404, 200, 200),
+    "/tickets/{ticket}/attachments/{note_attachment}": (302, 404, 200, 200),
     "/account/password": (302, 200, 200, 200),
     "/login": (200, 302, 302, 302),
 }
@@ -46,13 +50,24 @@ ROLES = (None, Role.USER, Role.TECHNICIAN, Role.ADMIN)
 
 
 @pytest.fixture
-def world(make_user, make_article, make_ticket):
+def world(app, db, make_user, make_article, make_ticket):
     owner = make_user(username="owner")
+    ticket = make_ticket(owner)
+    store = Store(app.config["ATTACHMENTS_PATH"])
+    tech = make_user(role=Role.TECHNICIAN)
+    note = service.add_note(ticket, db.merge(tech), "the config")
+    [request_file] = attach(
+        db, store, ticket, ticket.events[0], owner, [Upload("a.log", b"x")], Rules()
+    )
+    [note_file] = attach(db, store, ticket, note, tech, [Upload("b.log", b"y")], Rules())
+    db.commit()
     return {
         "public": make_article("Public VPN guide").id,
         "internal": make_article("Internal VPN runbook", visibility=Visibility.INTERNAL).id,
         "draft": make_article("Draft VPN notes", state=ArticleState.DRAFT).id,
-        "ticket": make_ticket(owner).id,
+        "ticket": ticket.id,
+        "attachment": request_file.id,
+        "note_attachment": note_file.id,
     }
 
 
@@ -65,7 +80,9 @@ def test_each_page_answers_each_role_as_the_matrix_says(
         browser = make_client()
         if role is not None:
             login(make_user(role=role), on=browser)
-        status = browser.get(url).status_code
+        response = browser.get(url)
+        response.close()  # a download streams its file
+        status = response.status_code
         assert status == expected, f"{url} as {role}: {status}, expected {expected}"
 
 

@@ -3,6 +3,7 @@
  * - error fragments (4xx) are swapped in, whole pages never are;
  * - the request form's suggestions behave as an ARIA combobox with a live count;
  * - the request draft survives a visit to a suggested article;
+ * - a file over the size limit, or one too many, is caught before the form is sent;
  * - the header navigation folds behind a Menu button on phones.
  */
 (function () {
@@ -229,7 +230,7 @@
   function draftFields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       return el.name && el.name !== "csrf_token" && el.type !== "hidden" &&
-        el.type !== "submit" && el.type !== "button";
+        el.type !== "submit" && el.type !== "button" && el.type !== "file";
     });
   }
 
@@ -277,6 +278,33 @@
     try { window.sessionStorage.removeItem(key); } catch (e) { /* storage blocked */ }
   }
 
+  /* ---- Attachments: the limits checked in the browser too, so no typed text is lost ---- */
+
+  function setupFileLimits(input) {
+    var check = function () {
+      var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
+      var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+      var files = Array.prototype.slice.call(input.files || []);
+      var problem = "";
+      if (maxFiles && files.length > maxFiles) {
+        problem = input.getAttribute("data-too-many") || "";
+      } else if (maxBytes && files.some(function (f) { return f.size > maxBytes; })) {
+        problem = input.getAttribute("data-too-large") || "";
+      }
+      input.setCustomValidity(problem);
+      return problem;
+    };
+    input.addEventListener("change", function () { if (check()) input.reportValidity(); });
+    if (input.form) {
+      input.form.addEventListener("submit", function (event) {
+        if (check()) {
+          event.preventDefault();
+          input.reportValidity();
+        }
+      });
+    }
+  }
+
   /* ---- Header menu on phones ---- */
 
   function setupMenu() {
@@ -304,6 +332,7 @@
     var input = suggestInput();
     if (input) syncCombobox(input);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-draft-key]"), setupDraft);
+    Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-bytes]"), setupFileLimits);
     // "This solved my problem" ends the request: its draft is no longer needed.
     Array.prototype.forEach.call(document.querySelectorAll("form[data-forget-draft]"), function (form) {
       form.addEventListener("submit", function () { forgetDraft(form.getAttribute("data-forget-draft")); });
