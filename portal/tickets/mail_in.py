@@ -560,6 +560,19 @@ def _keep_attachments(
         )
 
 
+# "Re:", "Fwd:" and their Outlook/Chinese forms, and our own ticket tags, at the start.
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|fw|fwd|wg|tr|回复|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*|\[#\d+\]\s*)+",
+    re.IGNORECASE,
+)
+
+
+def clean_subject(subject: str) -> str:
+    """Return a mail subject as a ticket subject: without leading reply and forward marks
+    ("Re:", "Fwd:", "回复：", …) or the desk's ticket tags."""
+    return _REPLY_PREFIX.sub("", subject).strip()
+
+
 def _open(
     session: Session,
     parsed: ParsedMail,
@@ -569,7 +582,7 @@ def _open(
 ) -> Ticket:
     text = strip_signature(parsed.text)
     first_line = text.split("\n", 1)[0].strip()
-    subject = (parsed.subject or first_line or "(no subject)")[:MAX_SUBJECT]
+    subject = (clean_subject(parsed.subject) or first_line or "(no subject)")[:MAX_SUBJECT]
     ticket = service.open_ticket(
         session,
         service.Intake(

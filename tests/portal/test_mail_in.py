@@ -18,6 +18,7 @@ from portal.admin import settings
 from portal.auth.models import Role, User
 from portal.cli import main
 from portal.tickets import service
+from portal.tickets.mail_in import clean_subject
 from portal.tickets.models import (
     Actor,
     Channel,
@@ -438,6 +439,23 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_names_the_old_one(ma
     assert new.requester_id == people["alice"].id and new.channel is Channel.EMAIL
     [created] = events(db, new.id, EventKind.CREATED)
     assert created.detail["follows"] == 1
+    assert new.subject == tickets(db)[0].subject  # no "Re:" and no old ticket tag
+
+
+@pytest.mark.parametrize(
+    "subject, cleaned",
+    [
+        ("Re: [#1] Printer offline", "Printer offline"),
+        ("RE: Fwd: VPN drops", "VPN drops"),
+        ("回复：[#12] 打印机脱机", "打印机脱机"),
+        ("AW: Re[2]: Outlook", "Outlook"),
+        ("Regarding the VPN", "Regarding the VPN"),
+        ("Fw:  [#3]  Outlook", "Outlook"),
+        ("Re:", ""),
+    ],
+)
+def test_reply_marks_and_ticket_tags_are_cut_from_a_new_tickets_subject(subject, cleaned):
+    assert clean_subject(subject) == cleaned
 
 
 def test_the_old_and_the_new_ticket_link_each_other_for_their_readers(
