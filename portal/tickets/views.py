@@ -33,6 +33,7 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
+from portal.kb.queries import similar_articles
 from portal.kb.views import page_number
 from portal.tickets import canned, saved_views, service, text_search
 from portal.tickets.clocks import ticket_clocks
@@ -416,6 +417,9 @@ def show(ticket_id: int) -> ResponseReturnValue:
         rating_form=RatingForm()
         if ticket.status is Status.CLOSED and ticket.rating is None
         else None,
+        similar=similar_articles(get_session(), f"{ticket.subject}\n{ticket.symptom}", True)
+        if current_user.is_staff
+        else [],
         **staff_forms,
     )
 
