@@ -14,53 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.run import fts_match_or, fts_match_typed, fts_text
-from search.evaluation import RANKING_DEPTH, SUGGEST_DEPTH, Metrics, load_collection, score
-from search.evaluation import query_text as mode_text
+from search.evaluation import Metrics, Mode, evaluate
 
 SETS = ("stackfaq", "bq")
-MODES = ("full", "typing")
-FULL_SQL = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 2.5, 1.0) LIMIT ?"
-TYPED_SQL = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 3.0, 0.0) LIMIT ?"
+MODES: tuple[Mode, ...] = ("full", "typing")
 
 
 def fts5_metrics(data_dir: Path, split: str = "dev") -> dict[str, Metrics]:
-    """Return FTS5's metrics on one set, per mode."""
-    collection = load_collection(data_dir, split)
-    connection = sqlite3.connect(":memory:")
-    connection.execute(
-        "CREATE VIRTUAL TABLE docs USING fts5(title, body, id UNINDEXED, "
-        "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5')"
-    )
-    with connection:
-        connection.executemany(
-            "INSERT INTO docs(title, body, id) VALUES (?, ?, ?)",
-            (
-                (fts_text(r.get("title", "")), fts_text(r.get("body", "")), r["id"])
-                for r in collection.corpus
-            ),
-        )
-    results: dict[str, Metrics] = {}
-    for mode in MODES:
-        rankings: dict[str, Sequence[str]] = {}
-        started = time.perf_counter()
-        for query in collection.queries:
-            text = mode_text(query, "typing" if mode == "typing" else "full")
-            if mode == "typing":
-                match, sql, depth = fts_match_typed(text), TYPED_SQL, SUGGEST_DEPTH + 1
-            else:
-                match, sql, depth = fts_match_or(text), FULL_SQL, RANKING_DEPTH
-            ids = [row[0] for row in connection.execute(sql, (match, depth))] if match else []
-            rankings[query.id] = [doc_id for doc_id in ids if doc_id != query.id]
-        results[mode] = score(rankings, collection.qrels, time.perf_counter() - started)
-    connection.close()
-    return results
+    """Return FTS5's metrics on one set, per mode (search.peer, as `eval-search --peer`)."""
+    return {mode: evaluate(data_dir, split, mode, peer="fts5") for mode in MODES}
 
 
 def peer_quality(bench: Path) -> dict[str, dict[str, dict[str, float | int]]]:

@@ -25,17 +25,15 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import rjieba
-
 from benchmarks import corpus
 from benchmarks.report import render_table, update_document
+from search.peer import fts_match_or, fts_match_typed, fts_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -51,8 +49,6 @@ TYPISTS = 50
 PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway account on a temporary instance
 USERNAME = "benchuser"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -164,34 +160,7 @@ def bench_whoosh(
     }
 
 
-# SQLite FTS5 as the reference peer
-
-
-def fts_text(text: str) -> str:
-    """Return text for FTS5's unicode61 tokenizer: NFKC, Chinese runs segmented by jieba."""
-    text = unicodedata.normalize("NFKC", text)
-    return _CJK_RUN.sub(lambda m: " " + " ".join(rjieba.cut(m.group(0))) + " ", text)
-
-
-def fts_terms(text: str) -> list[str]:
-    """Return the distinct words of a query as FTS5 sees them."""
-    return list(dict.fromkeys(t.lower() for t in FTS_TOKEN.findall(fts_text(text))))[:32]
-
-
-def fts_match_or(text: str) -> str:
-    """Return an FTS5 MATCH expression: any of the query's words, in any column."""
-    return " OR ".join(f'"{t}"' for t in fts_terms(text))
-
-
-def fts_match_typed(text: str) -> str:
-    """Return an FTS5 MATCH for half-typed text: its words or the last one's prefix, on titles."""
-    terms = fts_terms(text)
-    if not terms:
-        return ""
-    complete = not text[-1:].isalnum() or bool(_CJK_RUN.search(text[-1:]))
-    parts = [f'"{t}"' for t in terms[:-1]]
-    parts.append(f'"{terms[-1]}"' if complete else f'"{terms[-1]}"*')
-    return "title : (" + " OR ".join(parts) + ")"
+# SQLite FTS5 as the reference peer (its text and queries: search.peer)
 
 
 def bench_fts(

@@ -384,6 +384,13 @@ METRIC_NAMES = ("MAP", "MRR", "P@1", "P@5", "nDCG@10", "R@10")
     help="Plain Whoosh instead (stemming analyzer, default BM25F over title and body).",
 )
 @click.option(
+    "--peer",
+    type=click.Choice(["fts5"]),
+    default=None,
+    help="A peer instead: fts5 is SQLite FTS5 as `make bench` builds and queries it "
+    "(unicode61, Chinese segmented by jieba; titles and bodies only).",
+)
+@click.option(
     "--bench",
     "bench_dir",
     default=Path("../shared/bench"),
@@ -398,6 +405,7 @@ def eval_search(
     mode: str | None,
     history: str | None,
     baseline: bool,
+    peer: str | None,
     bench_dir: Path,
     as_json: bool,
 ) -> None:
@@ -407,6 +415,8 @@ def eval_search(
     from portal.demo.evaluation import intake_collection
     from search.evaluation import MODES, evaluate, evaluate_collection, load_collection
 
+    if baseline and peer:
+        raise click.UsageError("--baseline and --peer are two different references: choose one")
     if data_dir is None:
         sets = {}
         for name in PUBLIC_SETS:
@@ -422,8 +432,9 @@ def eval_search(
                 run: metrics.as_dict()
                 for run, metrics in evaluate_collection(
                     collection,
-                    modes,
-                    baseline=baseline,  # type: ignore[arg-type]
+                    modes,  # type: ignore[arg-type]
+                    baseline=baseline,
+                    peer=peer,
                 ).items()
             }
             for name, collection in sets.items()
@@ -445,13 +456,21 @@ def eval_search(
             f"no queries-{history}.jsonl in {data_dir}", param_hint="--history"
         )
     mode = mode or "full"
-    metrics = evaluate(data_dir, split, mode, history, baseline=baseline)  # type: ignore[arg-type]
+    metrics = evaluate(
+        data_dir,
+        split,
+        mode,  # type: ignore[arg-type]
+        history,
+        baseline=baseline,
+        peer=peer,
+    )
     values = metrics.as_dict()
     if as_json:
         click.echo(json.dumps(values))
         return
     what = ", ".join([mode] + ([f"history {history}"] if history else []))
     what += ", plain Whoosh" if baseline else ""
+    what += f", peer {peer}" if peer else ""
     click.echo(f"{data_dir.name} {split} ({what}):")
     for name in METRIC_NAMES:
         click.echo(f"  {name:<8} {values[name]:.4f}")

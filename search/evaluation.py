@@ -24,6 +24,10 @@ from typing import Literal, Protocol
 from search.analysis import is_cjk
 from search.baseline import PlainWhoosh
 from search.index import Document, Scope, SearchIndex
+from search.peer import Fts5Peer
+
+# Peers that ``evaluate(..., peer=...)`` can run instead of our ranking.
+PEERS = ("fts5",)
 
 Mode = Literal["full", "typing", "typo"]
 MODES: tuple[Mode, ...] = ("full", "typing", "typo")
@@ -299,14 +303,16 @@ def evaluate(
     workdir: Path | None = None,
     every: int = 1,
     baseline: bool = False,
+    peer: str | None = None,
 ) -> Metrics:
     """Index the corpus with the production schema and run the split's queries through the
     search path (full), the suggestion path on half-typed queries (typing) or the search
-    path with one word misspelt (typo); plain Whoosh instead when ``baseline``.
+    path with one word misspelt (typo); plain Whoosh instead when ``baseline``, or a peer
+    of PEERS (see search.peer) when ``peer`` names one.
 
     ``every`` > 1 runs only every n-th query (a quicker, fixed sample for tests)."""
     collection = load_collection(data_dir, split, history, every)
-    return evaluate_collection(collection, (mode,), workdir, baseline)[mode]
+    return evaluate_collection(collection, (mode,), workdir, baseline, peer)[mode]
 
 
 def evaluate_collection(
@@ -314,8 +320,19 @@ def evaluate_collection(
     modes: Sequence[Mode] = MODES,
     workdir: Path | None = None,
     baseline: bool = False,
+    peer: str | None = None,
 ) -> dict[Mode, Metrics]:
-    """Index the collection once and return the metrics of each of ``modes``."""
+    """Index the collection once and return the metrics of each of ``modes`` (plain Whoosh
+    when ``baseline``, the peer ``peer`` names when given). Peers know no phrasings,
+    tags or synonyms: they index titles and bodies."""
+    if peer is not None:
+        if peer not in PEERS:
+            raise ValueError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}")
+        fts = Fts5Peer(collection.corpus)
+        try:
+            return _run_modes(fts, collection, modes)
+        finally:
+            fts.close()
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         if baseline:
             plain = PlainWhoosh(Path(tmp) / "plain", collection.corpus)

@@ -34,7 +34,7 @@ from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.editor.forms import ArticleForm
 from portal.i18n import locale_code
-from portal.kb.queries import search_articles
+from portal.kb.queries import SIMILAR_FLOOR, search_articles
 from portal.tickets.models import ArticleLink, Status
 from portal.tickets.service import link_article
 from portal.tickets.views import people_of, ticket_for_reader
@@ -98,15 +98,6 @@ def may_publish() -> bool:
             )
         )
     )
-
-
-# A similar article must hold this share of the title's informativeness (its words
-# weighted by how rare they are among articles of their language; search.index.Hit): one
-# that shares only generic words ("not working", "怎么办") is noise, and none is better.
-# Measured on the intake set's requests, top 5 each: at 0.5 / 0.7 / 0.8 / 0.9, 84% / 72% /
-# 67% / 62% of the answering articles pass and 22% / 10% / 7% / 6% of the others (F1 0.59 /
-# 0.66 / 0.68 / 0.66): a plateau from 0.7, whose low end keeps more of the true matches.
-SIMILAR_FLOOR = 0.7
 
 
 def similar_articles(title: str, exclude: int | None = None) -> list[Article]:

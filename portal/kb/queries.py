@@ -17,7 +17,7 @@ from articles.models import Article, ArticleState, Category, IndexOutbox, Tag, V
 from portal.indexer import get_index, recovery_of
 from search import analysis
 from search.index import Hit, IndexUnavailable, Scope
-from search.snippets import highlight, snippet
+from search.snippets import Segments, highlight, snippet
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,43 @@ class Suggestion:
     hit: Hit
     article_id: int
     category: Category | None
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An article resembling a text, its title and a snippet highlighted on the decisive
+    terms the two share (search.index.Hit.decisive): why it was found, not every word."""
+
+    article: Article
+    title: Segments
+    snippet: Segments
+
+
+# A similar article must hold this share of the text's informativeness (its words
+# weighted by how rare they are among articles of their language; search.index.Hit): one
+# that shares only generic words ("not working", "怎么办") is noise, and none is better.
+# Measured on the intake set's requests, top 5 each: at 0.5 / 0.7 / 0.8 / 0.9, 84% / 72% /
+# 67% / 62% of the answering articles pass and 22% / 10% / 7% / 6% of the others (F1 0.59 /
+# 0.66 / 0.68 / 0.66): a plateau from 0.7, whose low end keeps more of the true matches.
+SIMILAR_FLOOR = 0.7
+SIMILAR_LIMIT = 5
+
+
+def similar_articles(
+    session: Session, text: str, staff: bool, exclude: int | None = None
+) -> list[Similar]:
+    """Return up to SIMILAR_LIMIT published articles resembling ``text`` that the reader
+    may see, only those holding at least SIMILAR_FLOOR of its informativeness."""
+    results = search_articles(session, text, staff=staff)
+    return [
+        Similar(
+            f.article,
+            highlight(f.article.title, f.hit.decisive),
+            snippet(f.article.body_text, f.hit.decisive, ()) if f.hit.decisive else (),
+        )
+        for f in results.found
+        if f.article.id != exclude and f.hit.coverage >= SIMILAR_FLOOR
+    ][:SIMILAR_LIMIT]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.i18n import locale_code
+from portal.kb.queries import similar_articles
 from portal.kb.views import page_number
 from portal.tickets import canned, saved_views, service, text_search
 from portal.tickets.attachment_views import (
@@ -445,6 +446,9 @@ def _ticket_page(ticket: Ticket, reply_form: ReplyForm, code: int) -> ResponseRe
         max_files=rules.max_files,
         max_megabytes=megabytes(rules.max_bytes),
         max_bytes=rules.max_bytes,
+        similar=similar_articles(get_session(), f"{ticket.subject}\n{ticket.symptom}", True)
+        if current_user.is_staff
+        else [],
         **staff_forms,
     ), code
 

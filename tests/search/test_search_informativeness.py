@@ -127,3 +127,20 @@ def test_a_word_only_a_tag_holds_is_a_known_word_for_corrections(
     page = search_index.search("pritner", PUBLIC)
     assert page.corrected == "printer"
     assert [hit.id for hit in page.hits] == [wanted.id]
+
+
+def test_each_hit_names_the_decisive_terms_it_holds(search_index: SearchIndex, add: Add) -> None:
+    vpn = add("VPN error 809", "The VPN connection fails at home.")
+    keyboard = add("Wireless keyboard not working", "The keyboard is not working at all.")
+    add("Second monitor not working", "Nothing is shown; the dock is not working.")
+    add("Printer not working", "Jobs are not printed.")
+    search_index.set_synonyms([("vpn", "隧道")])
+    hits = {hit.id: hit for hit in search_index.search("vpn not working", PUBLIC).hits}
+    # "not working" is in most articles: never decisive, even where it is shared.
+    assert hits[vpn.id].decisive == {"vpn"}
+    assert hits[keyboard.id].decisive == frozenset()
+    chinese = add("隧道无法连接", "隧道提示超时。")
+    hits = {hit.id: hit for hit in search_index.search("vpn fails", PUBLIC).hits}
+    # A synonym standing in for the word counts, and is named as what matched.
+    assert hits[chinese.id].decisive == {"隧道"}
+    assert "vpn" in hits[vpn.id].decisive

@@ -100,3 +100,25 @@ def test_english_suggestions_keep_to_the_typed_words(search_index: SearchIndex, 
     best = add("Billing statement date and payment due day", "")
     add("Payment due day", "")
     assert suggested(search_index, "billing statement") == [best.id]
+
+
+def test_a_synonym_stands_in_for_its_word_in_suggestions_as_in_search(
+    search_index: SearchIndex, add: Add
+) -> None:
+    # The demo's case: the answer is written in Chinese, and only the synonym group ties
+    # the typed "mail" to it; the English article shares the generic words.
+    receiving = add(
+        "Outlook 无法收邮件",
+        "Outlook 打开后收件箱很久没有新邮件，状态栏显示已断开连接。",
+        tags=("Outlook", "邮件", "email"),
+    )
+    add(
+        "Recovering deleted emails in Outlook",
+        "Deleted mail stays in Deleted Items for 30 days, then in Recoverable Items.",
+        tags=("Outlook", "deleted email", "recover"),
+    )
+    add("Outlook is very slow", "Outlook is not responding; mail takes minutes to open.")
+    search_index.set_synonyms([("email", "mail", "邮件", "邮箱")])
+    query = "outlook not receiving mail"
+    assert search_index.search(query, PUBLIC).hits[0].id == receiving.id
+    assert suggested(search_index, query)[0] == receiving.id
