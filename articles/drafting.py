@@ -32,12 +32,17 @@ class TicketNotes:
 
 @dataclass(frozen=True)
 class DraftRedaction:
-    """One replaced span of the draft, numbered from 1 in reading order."""
+    """One replaced span of the draft, numbered from 1 in reading order.
+
+    ``key`` names it across re-drafts (a hidden word added by hand renumbers the rest):
+    its kind, a digest of its original and which occurrence of that original it is.
+    """
 
     number: int
     kind: Kind
     original: str
     replacement: str
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,16 +84,6 @@ class ArticleDraft:
             if isinstance(piece, DraftRedaction)
         ]
 
-    def fingerprint(self) -> str:
-        """Return a digest of the draft with its originals: it changes when the ticket does."""
-        digest = hashlib.sha256()
-        for part in (self.title_part, *self.sections):
-            digest.update(part.heading.encode() + b"\0")
-            for piece in part.pieces:
-                text = piece if isinstance(piece, str) else f"{piece.kind}\1{piece.original}"
-                digest.update(text.encode() + b"\0")
-        return digest.hexdigest()[:32]
-
 
 @dataclass(frozen=True)
 class _Template:
@@ -118,6 +113,16 @@ _CHINESE = _Template(
 )
 
 
+def notes_fingerprint(notes: TicketNotes) -> str:
+    """Return a digest of the notes a draft is made from (it changes when the ticket does)."""
+    digest = hashlib.sha256()
+    for value in (notes.subject, notes.symptom, notes.diagnosis, notes.cause, notes.resolution):
+        digest.update(value.encode() + b"\0")
+    for values in (notes.names, notes.internal_domains):
+        digest.update("\1".join(values).encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
 def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     """Return a redacted article draft from ticket notes; raise DraftIncomplete if unusable.
 
@@ -143,6 +148,7 @@ def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     chinese = is_mostly_chinese("\n".join((subject, symptom, diagnosis, cause, resolution)))
     template = _CHINESE if chinese else _ENGLISH
     counter = [0]
+    seen: dict[tuple[Kind, str], int] = {}
 
     def part(heading: str, text: str, missing: str = "", internal: bool = False) -> DraftPart:
         if not text:
@@ -158,8 +164,15 @@ def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
         position = 0
         for span in redaction.spans:
             counter[0] += 1
+            occurrence = seen[span.kind, span.original] = (
+                seen.get((span.kind, span.original), 0) + 1
+            )
+            digest = hashlib.sha256(span.original.encode()).hexdigest()[:12]
+            key = f"{span.kind}-{digest}-{occurrence}"
             pieces.append(text[position : span.start])
-            pieces.append(DraftRedaction(counter[0], span.kind, span.original, span.replacement))
+            pieces.append(
+                DraftRedaction(counter[0], span.kind, span.original, span.replacement, key)
+            )
             position = span.end
         pieces.append(text[position:])
         return DraftPart(heading, tuple(p for p in pieces if p != ""), internal)
@@ -174,17 +187,14 @@ def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     return _assemble(title_part, tuple(sections), notes.category.strip())
 
 
-def undo_redactions(draft: ArticleDraft, numbers: Iterable[int]) -> ArticleDraft:
-    """Return the draft with the given redactions' originals restored; raise KeyError for
-    a number the draft does not have."""
-    chosen = set(numbers)
-    unknown = chosen - {r.number for r in draft.redactions}
-    if unknown:
-        raise KeyError(min(unknown))
+def undo_redactions(draft: ArticleDraft, keys: Iterable[str]) -> ArticleDraft:
+    """Return the draft with the originals of the redactions with these keys restored
+    (keys the draft does not have are ignored: what is not found stays redacted)."""
+    chosen = set(keys)
 
     def restored(part: DraftPart) -> DraftPart:
         pieces = tuple(
-            p.original if isinstance(p, DraftRedaction) and p.number in chosen else p
+            p.original if isinstance(p, DraftRedaction) and p.key in chosen else p
             for p in part.pieces
         )
         return replace(part, pieces=pieces)

@@ -204,9 +204,11 @@ def redact(
 
 def _manual(text: str, manual: Sequence[str], context: _Context) -> Iterator[_Found]:
     """Every occurrence of the strings a technician chose to hide, longest first."""
-    terms = sorted({term.strip() for term in manual if term.strip()}, key=len, reverse=True)
-    for term in terms:
-        for match in re.finditer(re.escape(term), text):
+    terms = sorted({" ".join(term.split()) for term in manual if term.strip()}, key=len)
+    for term in reversed(terms):
+        # Any run of white space in the text matches the space of a selected phrase.
+        pattern = r"\s+".join(re.escape(word) for word in term.split(" "))
+        for match in re.finditer(pattern, text):
             yield match.start(), match.end(), Kind.MANUAL, context.labels[Kind.MANUAL]
 
 
@@ -689,7 +691,7 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
             alternatives.add(re.escape(compact))
             if 2 <= len(compact) <= 4:
                 surname = re.escape(compact[0])
-                alternatives.add(f"{surname}(?:{_HONORIFICS})|(?<![\u4e00-\u9fff])[小老]{surname}")
+                alternatives.add(f"{surname}(?:{_HONORIFICS})|[小老]{surname}")
             continue
         parts = [part for part in re.split(r"[\s._+-]+", name) if part]
         orders = [parts, parts[::-1]] if len(parts) == 2 else [parts]
@@ -733,7 +735,7 @@ _CHINESE_BELONGINGS = (
     "电脑|笔记本|台式机|手机|邮箱|账号|帐号|账户|打印机|显示器|工位|密码|文件|网盘|桌面|VPN"
 )
 _CHINESE_POSSESSIVE = re.compile(
-    rf"(?<![\u4e00-\u9fff])(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)的(?:{_CHINESE_BELONGINGS})"
+    rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)的(?:{_CHINESE_BELONGINGS})"
 )
 _CHINESE_NOT_PEOPLE = frozenset(
     {

@@ -1,4 +1,5 @@
 """Ticket text loses its personal data and keeps its technical content."""
+# ruff: noqa: E501 - the token table reads best with one case per line
 
 from __future__ import annotations
 
@@ -199,9 +200,8 @@ def test_urls_with_internal_hosts_lose_only_the_host(text: str, expected: str) -
 
 
 def test_personal_data_inside_a_public_url_is_still_replaced() -> None:
-    assert redacted("https://forms.example.com/?to=zhang@example.com&n=zhang.wei", ["Zhang Wei"]) == (
-        "https://forms.example.com/?to=[email]&n=[name]"
-    )
+    url = "https://forms.example.com/?to=zhang@example.com&n=zhang.wei"
+    assert redacted(url, ["Zhang Wei"]) == "https://forms.example.com/?to=[email]&n=[name]"
 
 
 def test_chinese_resident_id_numbers_are_replaced() -> None:
@@ -241,3 +241,119 @@ def test_a_long_ticket_thread_is_redacted() -> None:
 )
 def test_mostly_chinese_text_is_recognised(text: str, chinese: bool) -> None:
     assert is_mostly_chinese(text) is chinese
+
+
+def test_redact_returns_the_spans_it_replaced_with_their_kind_and_original() -> None:
+    text = "Mail li.na@example.com or call 13812345678."
+    result = redact(text)
+    assert result.text == "Mail [email] or call [phone]."
+    assert result.spans == (
+        Span(5, 22, Kind.EMAIL, "li.na@example.com", "[email]"),
+        Span(31, 42, Kind.PHONE, "13812345678", "[phone]"),
+    )
+    assert all(text[s.start : s.end] == s.original for s in result.spans)
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Authorization: Bearer {JWT}", "Authorization: Bearer [secret]"),
+        (f"cookie id_token {JWT} expired", "cookie id_token [secret] expired"),
+        ("curl -H 'Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0'", "curl -H 'Authorization: Bearer [secret]'"),
+        ("https://api.example.com/v1/files?access_key=Q2x9Lm3Np8&lang=en", "https://api.example.com/v1/files?access_key=[secret]&lang=en"),
+        ("https://cdn.example.com/a.pdf?sig=Ab12Cd34Ef56&exp=1700", "https://cdn.example.com/a.pdf?sig=[secret]&exp=1700"),
+        ("https://x.example.com/login?user=a&password=Hunter22", "https://x.example.com/login?user=a&password=[secret]"),
+        ("Key AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A", "Key [secret] and [secret]"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = [secret]"),
+        ("PAT ghp_16C7e42F292c6912E7710c838347Ae178B4a works", "PAT [secret] works"),
+        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123", "[secret]"),
+        ("bot xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "bot [secret]"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----\nDone.", "[secret]\nDone."),
+        ("The API key is 3f2a9c8b7d6e5f4a3b2c1d0e9f8a7b6c.", "The API key is [secret]."),
+        ("接口密钥：3f2a9c8b7d6e5f4a3b2c1d0e9f8a7b6c，令牌 Zx81kPq02LmN93vB", "接口密钥：[密钥]，令牌 [密钥]"),
+    ],
+)  # fmt: skip
+def test_tokens_and_keys_are_replaced(text: str, expected: str) -> None:
+    assert redacted(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rotate the API key in the portal; the token expires after 8 hours.",
+        "密钥已轮换，令牌有效期 8 小时。",
+        "Commit 3f2a9c8 fixed it; see KB5034441.",
+        "The secret sauce is patience.",
+    ],
+)
+def test_words_about_keys_are_not_mistaken_for_keys(text: str) -> None:
+    assert redacted(text) == text
+
+
+def test_the_organisations_internal_domains_are_host_names() -> None:
+    text = "Open https://jira.acme.cn/browse/IT-7 or build01.corp.example.com; see www.acme.com."
+    assert redacted(text, internal_domains=["jira.acme.cn", "*.corp.example.com"]) == (
+        "Open https://[hostname]/browse/IT-7 or [hostname]; see www.acme.com."
+    )
+    assert redacted("wiki.acme.cn is down", internal_domains=["acme.cn"]) == "[hostname] is down"
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "4111111111111111",
+        "5500 0000 0000 0004",
+        "3782 822463 10005",
+        "6222021234567890128",
+        "6212 2602 0000 0000 006",
+    ],
+)
+def test_bank_card_numbers_passing_the_luhn_check_are_replaced(card: str) -> None:
+    from stdnum import luhn
+
+    assert luhn.is_valid("".join(c for c in card if c.isdigit()))
+    assert redacted(f"Card {card} was charged.") == "Card [card number] was charged."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chrome 120.0.6099.130 and Edge 120.0.2210.91 crash.",
+        "Roll back to v1.2.3.4; version 10.0.19045.3693 is affected.",
+        "企业微信 4.1.22.6019 和 Firefox 115.2.1.4 都有问题。",
+        "SKU 13812345678A is out of stock; part 4111111111111111X too.",
+        "Order 20261101123456, ticket #48213, asset 100234, 1234 5678 9012 3456.",
+        "Resolution 1920x1080, 3 monitors, 16 GB, 512 GB SSD, 2026-11-02.",
+    ],
+)
+def test_versions_codes_and_ordinary_numbers_stay(text: str) -> None:
+    assert redacted(text) == text
+
+
+def test_everyone_on_the_ticket_is_replaced_alone_and_in_possessives() -> None:
+    text = "Bob's PC froze; Hughes said Tom Hughes (tom.hughes) fixed it. Ask admin."
+    names = ["Bob Stone", "Tom Hughes", "tom.hughes@corp.example.com", "admin"]
+    assert redacted(text, names) == (
+        "[name]'s PC froze; [name] said [name] ([name]) fixed it. Ask admin."
+    )
+
+
+def test_people_named_in_possessives_are_replaced_without_being_on_the_ticket() -> None:
+    assert redacted("Alice's laptop and Microsoft's account page.") == (
+        "[name]'s laptop and Microsoft's account page."
+    )
+    assert redacted("李娜的笔记本和王小明的电脑都蓝屏了，周末的电脑不受影响。") == (
+        "[姓名]的笔记本和[姓名]的电脑都蓝屏了，周末的电脑不受影响。"
+    )
+    assert redacted("小张说老王的工位没网。", ["张伟", "王芳"]) == "[姓名]说[姓名]的工位没网。"
+
+
+def test_text_hidden_by_hand_is_replaced_wherever_it_appears() -> None:
+    result = redact("Room B-12, then room  B-12 again", manual=["room B-12", "Room B-12"])
+    assert result.text == "[redacted], then [redacted] again"
+    assert [s.kind for s in result.spans] == [Kind.MANUAL, Kind.MANUAL]
