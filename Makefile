@@ -54,6 +54,7 @@ lint: install
 BENCH_SIZES ?= 20000,100000
 bench: install
 	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
+	$(BIN)/python -m benchmarks.redaction
 
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet uv

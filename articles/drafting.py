@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from articles.errors import DraftIncomplete
-from articles.redaction import is_mostly_chinese, redact
+from articles.redaction import Kind, is_mostly_chinese, redact
 
 MAX_TITLE_CHARS = 200
 MAX_SLUG_CHARS = 80
@@ -24,15 +26,63 @@ class TicketNotes:
     diagnosis: str = ""
     category: str = ""  # category slug
     names: tuple[str, ...] = ()  # people to redact: requester, technician…
+    internal_domains: tuple[str, ...] = ()  # the organisation's own domains
+    hidden: tuple[str, ...] = ()  # text the technician chose to hide by hand
+
+
+@dataclass(frozen=True)
+class DraftRedaction:
+    """One replaced span of the draft, numbered from 1 in reading order.
+
+    ``key`` names it across re-drafts (a hidden word added by hand renumbers the rest):
+    its kind, a digest of its original and which occurrence of that original it is.
+    """
+
+    number: int
+    kind: Kind
+    original: str
+    replacement: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class DraftPart:
+    """The title or one section of a draft, as text pieces and redactions in order.
+
+    ``internal`` marks a section drafted from notes the requester never saw (the
+    diagnosis and the cause), to be checked before the article is made public.
+    """
+
+    heading: str
+    pieces: tuple[str | DraftRedaction, ...]
+    internal: bool = False
+
+    def text(self) -> str:
+        """Return the part as the article will have it."""
+        return "".join(p if isinstance(p, str) else p.replacement for p in self.pieces)
 
 
 @dataclass(frozen=True)
 class ArticleDraft:
-    """A proposed article: plain-text title, Markdown body, category slug."""
+    """A proposed article: plain-text title, Markdown body, category slug, and the parts
+    they were built from (so an editor can show every redaction and undo one)."""
 
     title: str
     body: str
     category: str
+    # How it was built; two drafts are equal when the article they propose is.
+    title_part: DraftPart = field(default=DraftPart("", ()), compare=False)
+    sections: tuple[DraftPart, ...] = field(default=(), compare=False)
+
+    @property
+    def redactions(self) -> list[DraftRedaction]:
+        """Every redaction still in the draft, in reading order."""
+        return [
+            piece
+            for part in (self.title_part, *self.sections)
+            for piece in part.pieces
+            if isinstance(piece, DraftRedaction)
+        ]
 
 
 @dataclass(frozen=True)
@@ -63,6 +113,16 @@ _CHINESE = _Template(
 )
 
 
+def notes_fingerprint(notes: TicketNotes) -> str:
+    """Return a digest of the notes a draft is made from (it changes when the ticket does)."""
+    digest = hashlib.sha256()
+    for value in (notes.subject, notes.symptom, notes.diagnosis, notes.cause, notes.resolution):
+        digest.update(value.encode() + b"\0")
+    for values in (notes.names, notes.internal_domains):
+        digest.update("\1".join(values).encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
 def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     """Return a redacted article draft from ticket notes; raise DraftIncomplete if unusable.
 
@@ -71,9 +131,10 @@ def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     headings are 问题现象 / 排查过程 / 原因 / 解决方法 when the notes are mostly Chinese.
     The technician's Markdown is kept as written. A missing cause or symptom becomes an
     italic note asking the editor to fill it in. Every field is redacted with the
-    notes' names, with placeholders in the notes' language. The title is the subject
-    without "Re:"/"Fwd:"/"回复："-style prefixes, on one line and at most 200 characters;
-    without a subject it is the symptom's first line.
+    notes' names, internal domains and hidden strings, with placeholders in the notes'
+    language; the diagnosis and cause sections are marked internal. The title is the
+    subject without "Re:"/"Fwd:"/"回复："-style prefixes, on one line and at most 200
+    characters; without a subject it is the symptom's first line.
     """
     subject = _clean(notes.subject)
     symptom = _clean(notes.symptom)
@@ -86,21 +147,67 @@ def draft_from_notes(notes: TicketNotes) -> ArticleDraft:
     diagnosis = _clean(notes.diagnosis)
     chinese = is_mostly_chinese("\n".join((subject, symptom, diagnosis, cause, resolution)))
     template = _CHINESE if chinese else _ENGLISH
+    counter = [0]
+    seen: dict[tuple[Kind, str], int] = {}
 
-    def redacted(text: str) -> str:
-        return redact(text, notes.names, chinese=chinese)
+    def part(heading: str, text: str, missing: str = "", internal: bool = False) -> DraftPart:
+        if not text:
+            return DraftPart(heading, (missing,), internal)
+        redaction = redact(
+            text,
+            notes.names,
+            chinese=chinese,
+            internal_domains=notes.internal_domains,
+            manual=notes.hidden,
+        )
+        pieces: list[str | DraftRedaction] = []
+        position = 0
+        for span in redaction.spans:
+            counter[0] += 1
+            occurrence = seen[span.kind, span.original] = (
+                seen.get((span.kind, span.original), 0) + 1
+            )
+            digest = hashlib.sha256(span.original.encode()).hexdigest()[:12]
+            key = f"{span.kind}-{digest}-{occurrence}"
+            pieces.append(text[position : span.start])
+            pieces.append(
+                DraftRedaction(counter[0], span.kind, span.original, span.replacement, key)
+            )
+            position = span.end
+        pieces.append(text[position:])
+        return DraftPart(heading, tuple(p for p in pieces if p != ""), internal)
 
-    sections = [(template.symptom, redacted(symptom) or template.missing_symptom)]
+    title_source = _title(_one_line(subject or _first_line(symptom)))
+    title_part = part("", title_source)
+    sections = [part(template.symptom, symptom, template.missing_symptom)]
     if diagnosis:
-        sections.append((template.diagnosis, redacted(diagnosis)))
-    sections.append((template.cause, redacted(cause) or template.missing_cause))
-    sections.append((template.resolution, redacted(resolution)))
-    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections) + "\n"
-    return ArticleDraft(
-        title=_title(redacted(_one_line(subject or _first_line(symptom)))),
-        body=body,
-        category=notes.category.strip(),
+        sections.append(part(template.diagnosis, diagnosis, internal=True))
+    sections.append(part(template.cause, cause, template.missing_cause, internal=True))
+    sections.append(part(template.resolution, resolution))
+    return _assemble(title_part, tuple(sections), notes.category.strip())
+
+
+def undo_redactions(draft: ArticleDraft, keys: Iterable[str]) -> ArticleDraft:
+    """Return the draft with the originals of the redactions with these keys restored
+    (keys the draft does not have are ignored: what is not found stays redacted)."""
+    chosen = set(keys)
+
+    def restored(part: DraftPart) -> DraftPart:
+        pieces = tuple(
+            p.original if isinstance(p, DraftRedaction) and p.key in chosen else p
+            for p in part.pieces
+        )
+        return replace(part, pieces=pieces)
+
+    return _assemble(
+        restored(draft.title_part), tuple(restored(s) for s in draft.sections), draft.category
     )
+
+
+def _assemble(title_part: DraftPart, sections: Sequence[DraftPart], category: str) -> ArticleDraft:
+    body = "\n\n".join(f"## {s.heading}\n\n{s.text()}" for s in sections) + "\n"
+    title = _title(" ".join(title_part.text().split()))
+    return ArticleDraft(title, body, category, title_part, tuple(sections))
 
 
 def _clean(text: str) -> str:

@@ -164,7 +164,7 @@ def learn_phrasing(
     Only the request's words are kept, never the ticket; the index reads the newest
     MAX_PHRASINGS of them, with a lower weight than the article's own text.
     """
-    cleaned = " ".join(redact(text, names).split())[:MAX_PHRASING_CHARS]
+    cleaned = " ".join(redact(text, names).text.split())[:MAX_PHRASING_CHARS]
     if len(cleaned) < 2 or cleaned.casefold() == article.title.casefold():
         return None
     existing = session.scalar(

@@ -37,6 +37,22 @@ def lists(page: str, article: Article) -> bool:
     return f"/articles/{article.id}" in page
 
 
+FINGERPRINT = re.compile(r'name="fingerprint" value="([0-9a-f]+)"')
+
+
+def draft_from_ticket(client: Any, ticket_id: int, **form: Any) -> Any:
+    """Open the draft-from-ticket review, then create the draft with ``form`` (undo=…,
+    hide_new=…); return the create response."""
+    page = client.get(f"/editor/from-ticket/{ticket_id}")
+    found = FINGERPRINT.search(page.get_data(as_text=True))
+    if found is None:  # already drafted (a redirect), or refused
+        return page
+    return client.post(
+        f"/editor/from-ticket/{ticket_id}",
+        data={"fingerprint": found.group(1), "action": "create", **form},
+    )
+
+
 def _postgres_url() -> str | None:
     url = os.environ.get("SOLVELOOP_TEST_DATABASE_URL") or os.environ.get("SOLVELOOP_DATABASE_URL")
     return url or None

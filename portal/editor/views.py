@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,9 +14,17 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from articles.drafting import TicketNotes, draft_from_notes
+from articles.drafting import (
+    ArticleDraft,
+    DraftRedaction,
+    TicketNotes,
+    draft_from_notes,
+    notes_fingerprint,
+    undo_redactions,
+)
 from articles.errors import ArticleError, InvalidTransition
 from articles.models import Article, ArticleState, Category, Revision, Visibility
+from articles.redaction import Kind
 from articles.rendering import render_markdown
 from articles.service import (
     MAX_TITLE_CHARS,
@@ -35,7 +44,7 @@ from portal.db import get_session
 from portal.editor.forms import ArticleForm
 from portal.i18n import locale_code
 from portal.kb.queries import SIMILAR_FLOOR, search_articles
-from portal.tickets.models import ArticleLink, Status
+from portal.tickets.models import ArticleLink, Status, Ticket
 from portal.tickets.service import link_article
 from portal.tickets.views import people_of, ticket_for_reader
 
@@ -193,10 +202,26 @@ def _edit_page(
         form=form,
         article=article,
         similar=similar,
+        staff_note_sections=_staff_note_sections(article),
         may_publish=may_publish(),
         newer=newer,
         people={u.id: u for u in get_session().scalars(select(User))} if newer else {},
     ), status
+
+
+def _staff_note_sections(article: Article) -> list[str]:
+    """The headings of an unpublished draft's sections that came from the source ticket's
+    staff-only notes (derived again from the ticket, which staff may read)."""
+    if article.source_ticket_id is None or article.state is ArticleState.PUBLISHED:
+        return []
+    ticket = get_session().get(Ticket, article.source_ticket_id)
+    if ticket is None:
+        return []
+    try:
+        draft = draft_from_notes(ticket_notes(ticket))
+    except ArticleError:
+        return []
+    return [s.heading for s in draft.sections if s.internal and f"## {s.heading}" in article.body]
 
 
 def _save_edits(article: Article, form: ArticleForm) -> ResponseReturnValue | None:
@@ -299,33 +324,128 @@ def history(article_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/from-ticket/<int:ticket_id>")
-@role_required(Role.TECHNICIAN)
-def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
-    """Draft a FAQ article from a resolved ticket's notes, personal data removed."""
-    ticket = ticket_for_reader(ticket_id)
-    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
-        abort(422, description=_("Only a resolved ticket can become an article."))
-    if ticket.drafted_articles:
-        return redirect(url_for("editor.edit", article_id=ticket.drafted_articles[0].id))
-    names = tuple(people_of(ticket))
-    notes = TicketNotes(
+KIND_LABELS = {
+    Kind.EMAIL: _l("E-mail address"),
+    Kind.PHONE: _l("Phone number"),
+    Kind.IP: _l("IP address"),
+    Kind.MAC: _l("MAC address"),
+    Kind.HOSTNAME: _l("Host name"),
+    Kind.CREDENTIAL: _l("Password"),
+    Kind.SECRET: _l("Key or token"),
+    Kind.ID_NUMBER: _l("ID number"),
+    Kind.CARD: _l("Bank card number"),
+    Kind.NAME: _l("Name"),
+    Kind.MANUAL: _l("Hidden by hand"),
+}
+MAX_HIDDEN = 50
+MAX_HIDDEN_CHARS = 200
+
+
+def ticket_notes(ticket: Ticket, hidden: Sequence[str] = ()) -> TicketNotes:
+    """Return what an article is drafted from: the ticket's notes, the people on it, the
+    organisation's internal domains, and the text the technician hides by hand."""
+    return TicketNotes(
         subject=ticket.subject,
         symptom=ticket.symptom,
         cause=ticket.cause,
         resolution=ticket.solution,
         diagnosis=ticket.diagnosis,
         category=ticket.category.slug if ticket.category else "",
-        names=names,
+        names=tuple(people_of(ticket)),
+        internal_domains=tuple(
+            settings.get(get_session(), "internal_domains", config_defaults(current_app.config))
+        ),
+        hidden=tuple(hidden),
     )
+
+
+def _hidden_terms() -> list[str]:
+    """The text to hide by hand: kept from earlier rounds, plus the new lines (400 if too much)."""
+    terms = request.form.getlist("hide") + request.form.get("hide_new", "").splitlines()
+    terms = list(dict.fromkeys(" ".join(t.split()) for t in terms if t.strip()))
+    if len(terms) > MAX_HIDDEN or any(len(t) > MAX_HIDDEN_CHARS for t in terms):
+        abort(
+            400,
+            description=_(
+                "Hide at most %(n)s pieces of text, each at most %(chars)s characters.",
+                n=MAX_HIDDEN,
+                chars=MAX_HIDDEN_CHARS,
+            ),
+        )
+    return terms
+
+
+def _undo_note(ticket: Ticket, undone: Sequence[DraftRedaction], hidden: int) -> str:
+    """The first revision's note: where the draft came from and what the technician chose
+    (kinds and numbers only: the originals never go into the article's history)."""
+    note = f"drafted from ticket #{ticket.id}"
+    if undone:
+        note += f"; {len(undone)} redaction(s) undone by the author: " + ", ".join(
+            f"#{r.number} {r.kind}" for r in undone
+        )
+    if hidden:
+        note += f"; {hidden} text(s) hidden by hand"
+    return note if len(note) <= 300 else note[:299] + "…"
+
+
+@bp.route("/from-ticket/<int:ticket_id>", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
+    """Review a draft from a resolved ticket's notes with every redaction highlighted
+    (undo one, hide more by hand), then create it: internal, personal data removed.
+
+    Nothing is stored until "create": the originals are derived again from the ticket
+    on every request, and only what the technician explicitly undid is kept unredacted.
+    """
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        abort(422, description=_("Only a resolved ticket can become an article."))
+    if ticket.drafted_articles:
+        return redirect(url_for("editor.edit", article_id=ticket.drafted_articles[0].id))
+    hidden = _hidden_terms() if request.method == "POST" else []
+    notes = ticket_notes(ticket, hidden)
     try:
         draft = draft_from_notes(notes)
+    except ArticleError as exc:
+        abort(422, description=str(exc))
+    fingerprint = notes_fingerprint(replace(notes, hidden=()))
+    undo = set(request.form.getlist("undo")) if request.method == "POST" else set()
+    undone = [r for r in draft.redactions if r.key in undo]
+    changed = request.method == "POST" and request.form.get("fingerprint") != fingerprint
+    if request.form.get("action") == "create" and not changed:
+        return _create_from_ticket(ticket, undo_redactions(draft, undo), undone, len(hidden))
+    if changed and (undo or hidden):
+        # The ticket changed under the review: its numbering no longer holds.
+        undone, hidden = [], []
+        draft = draft_from_notes(replace(notes, hidden=()))
+    return render_template(
+        "editor/from_ticket.html",
+        ticket=ticket,
+        draft=draft,
+        undone={r.key for r in undone},
+        hidden=hidden,
+        fingerprint=fingerprint,
+        kinds=KIND_LABELS,
+        changed=changed and request.form.get("action") == "create",
+    ), 409 if changed and request.form.get("action") == "create" else 200
+
+
+def _create_from_ticket(
+    ticket: Ticket, draft: ArticleDraft, undone: Sequence[DraftRedaction], hidden: int
+) -> ResponseReturnValue:
+    names = tuple(people_of(ticket))
+    try:
         article = create_article(
             get_session(),
-            ArticleFields(title=draft.title, body=draft.body, category_id=ticket.category_id),
+            ArticleFields(
+                title=draft.title,
+                body=draft.body,
+                category_id=ticket.category_id,
+                visibility=Visibility.INTERNAL,  # until a reviewer makes it public
+            ),
             current_user.id,
             source_ticket_id=ticket.id,
-            note=f"drafted from ticket #{ticket.id}",
+            note=_undo_note(ticket, undone, hidden),
         )
     except ArticleError as exc:
         abort(422, description=str(exc))
@@ -335,5 +455,11 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
     assert me is not None
     link_article(ticket, article, ArticleLink.DRAFTED, me)
     get_session().commit()
-    flash(_("Draft created from the ticket. Check the similar articles before publishing."), "info")
+    flash(
+        _(
+            "Draft created from the ticket. It is internal until a reviewer makes it public; "
+            "check the similar articles before publishing."
+        ),
+        "info",
+    )
     return redirect(url_for("editor.edit", article_id=article.id))

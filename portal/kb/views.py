@@ -59,7 +59,7 @@ def log_search(query: str, results: int) -> int:
     """Log a search (query redacted and capped) for the reports; return its id for clicks."""
     with current_app.extensions["solveloop.write_sessions"]() as db:
         entry = SearchLog(
-            query=" ".join(redact(query).split())[:MAX_LOGGED_QUERY],
+            query=" ".join(redact(query).text.split())[:MAX_LOGGED_QUERY],
             results=results,
             staff=is_staff(),
         )

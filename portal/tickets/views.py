@@ -90,9 +90,16 @@ def _me() -> User:
 
 
 def people_of(ticket: Ticket) -> list[str]:
-    """Return the names, usernames, e-mails and phones of the people on a ticket (to redact)."""
+    """Return the names, usernames, e-mails and phones of the people on a ticket (to redact):
+    requester, assignee, recorder, and whoever acted on it (replies, notes, assignments)."""
     people = {ticket.requester, ticket.assignee, ticket.recorded_by}
-    return [value for person in people if person is not None for value in person.identifiers()]
+    people |= {e.actor_user for e in ticket.events}
+    ids = {v for e in ticket.events if e.field == "assignee" for v in (e.old_value, e.new_value)}
+    ids = {v for v in ids if isinstance(v, int)} - {p.id for p in people if p is not None}
+    if ids:
+        people |= set(get_session().scalars(select(User).where(User.id.in_(ids))))
+    found = [value for person in people if person is not None for value in person.identifiers()]
+    return sorted(set(found))
 
 
 def ticket_for_reader(ticket_id: int) -> Ticket:

@@ -138,6 +138,9 @@ def test_the_core_loop_in_a_real_browser(
     page.click("form[action$='/resolve'] button[type=submit]")
     page.wait_for_load_state()
     page.click("form[action*='/editor/from-ticket/'] button")
+    page.wait_for_load_state()
+    # The draft is checked first: every redaction highlighted, created on request.
+    page.click("button[name=action][value=create]")
     page.wait_for_url("**/editor/articles/*/edit")
     page.locator("#preview").get_by_text("Calibrate").wait_for(timeout=5000)
     # An edit not saved yet goes with the submission, not lost.
@@ -151,6 +154,7 @@ def test_the_core_loop_in_a_real_browser(
     sign_in(page, base, "boss")
     article_id = db.scalars(select(Article.id).where(Article.title.like("%Label printer%"))).one()
     page.goto(f"{base}/editor/articles/{article_id}/edit")
+    page.select_option("select[name=visibility]", "public")  # drafts from tickets start internal
     page.click("button[formaction$='/publish']")
     page.wait_for_load_state()
     sign_out(page)

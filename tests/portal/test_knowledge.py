@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from articles.models import Article, ArticleState, Visibility
 from portal.auth.models import Role
-from tests.conftest import lists
+from tests.conftest import draft_from_ticket, lists
 
 
 def resolved_ticket(make_user, make_ticket, login, client, **notes):
@@ -41,7 +41,7 @@ def test_drafting_from_a_resolved_ticket_removes_personal_data(
     db, make_user, make_ticket, login, client
 ):
     ticket = resolved_ticket(make_user, make_ticket, login, client)
-    response = client.post(f"/editor/from-ticket/{ticket.id}")
+    response = draft_from_ticket(client, ticket.id)
     assert response.status_code == 302
     article = db.scalars(select(Article)).one()
     assert article.state is ArticleState.DRAFT
@@ -51,7 +51,7 @@ def test_drafting_from_a_resolved_ticket_removes_personal_data(
     assert "## Symptom" in article.body and "## Resolution" in article.body
     assert "0x8007000d" in article.title
     assert (
-        client.post(f"/editor/from-ticket/{ticket.id}")
+        draft_from_ticket(client, ticket.id)
         .headers["Location"]
         .endswith(f"/editor/articles/{article.id}/edit")
     )
@@ -68,7 +68,7 @@ def test_a_chinese_ticket_gets_the_chinese_template(db, make_user, make_ticket, 
         cause="映射的盘符指向旧服务器。",
         solution="删除旧映射，重新映射新路径。",
     )
-    client.post(f"/editor/from-ticket/{ticket.id}")
+    draft_from_ticket(client, ticket.id)
     body = db.scalars(select(Article)).one().body
     assert "## 问题现象" in body and "## 原因" in body and "## 解决方法" in body
 
@@ -76,7 +76,7 @@ def test_a_chinese_ticket_gets_the_chinese_template(db, make_user, make_ticket, 
 def test_only_a_resolved_ticket_can_become_an_article(make_user, make_ticket, login, client):
     ticket = make_ticket(make_user())
     login(make_user(role=Role.TECHNICIAN))
-    assert client.post(f"/editor/from-ticket/{ticket.id}").status_code == 422
+    assert draft_from_ticket(client, ticket.id).status_code == 422
 
 
 def test_drafted_article_is_reviewed_published_and_found_within_a_second(
@@ -85,7 +85,7 @@ def test_drafted_article_is_reviewed_published_and_found_within_a_second(
     ticket = resolved_ticket(
         make_user, make_ticket, login, client, subject="Docking station ethernet drops every hour"
     )
-    client.post(f"/editor/from-ticket/{ticket.id}")
+    draft_from_ticket(client, ticket.id)
     article = db.scalars(select(Article)).one()
     assert client.post(f"/editor/articles/{article.id}/submit").status_code == 302
     reader = make_client()
@@ -95,7 +95,13 @@ def test_drafted_article_is_reviewed_published_and_found_within_a_second(
     )
     admin = make_client()
     login(make_user(role=Role.ADMIN), on=admin)
-    assert admin.post(f"/editor/articles/{article.id}/publish").status_code == 302
+    # A draft from a ticket is internal until the reviewer makes it public.
+    db.rollback()
+    db.expire_all()
+    assert article.visibility is Visibility.INTERNAL
+    fields = {"title": article.title, "body": article.body, "category": "", "tags": ""}
+    fields |= {"visibility": "public", "note": "", "version": str(article.version)}
+    assert admin.post(f"/editor/articles/{article.id}/publish", data=fields).status_code == 302
     published = time.monotonic()
     assert lists(reader.get("/requests/suggest?q=docking+station").get_data(as_text=True), article)
     assert lists(reader.get("/search?q=docking+ethernet").get_data(as_text=True), article)

@@ -21,6 +21,7 @@ from portal.tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tests.conftest import draft_from_ticket
 
 
 def record(db, ticket_id):
@@ -161,7 +162,7 @@ def test_drafting_from_a_ticket_solved_by_another_article_makes_a_new_draft(
     ticket = make_ticket(make_user(), subject="Printer queue stuck")
     login(make_user(role=Role.TECHNICIAN))
     resolve(client, ticket, solved_by=existing.id)
-    response = client.post(f"/editor/from-ticket/{ticket.id}")
+    response = draft_from_ticket(client, ticket.id)
     assert response.status_code == 302
     assert f"/editor/articles/{existing.id}/" not in response.headers["Location"]
     ticket, _ = record(db, ticket.id)
@@ -174,7 +175,7 @@ def test_drafting_from_a_ticket_solved_by_another_article_makes_a_new_draft(
         {"article_id": draft.id, "relation": "drafted"},
     ]
     # Drafting again opens that draft, not the article that solved it.
-    again = client.post(f"/editor/from-ticket/{ticket.id}")
+    again = draft_from_ticket(client, ticket.id)
     assert again.headers["Location"].endswith(f"/editor/articles/{draft.id}/edit")
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert f"#{existing.id} Restart the print spooler" in page

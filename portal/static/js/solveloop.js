@@ -345,3 +345,27 @@
     init();
   }
 })();
+
+/* Drafting from a ticket: "Hide the selection" adds the text selected in the draft to the
+ * hide-by-hand list and checks the draft again (the server redacts it everywhere). */
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-draft-review]");
+  if (!form) { return; }
+  var button = form.querySelector("[data-hide-selection]");
+  var draft = form.querySelector("[data-draft-text]");
+  var list = form.querySelector("textarea[name=hide_new]");
+  var apply = form.querySelector("[data-review-apply]");
+  if (!button || !draft || !list || !apply) { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var selection = window.getSelection();
+    var text = selection ? selection.toString().replace(/\s+/g, " ").trim() : "";
+    if (!text || !selection.rangeCount || !draft.contains(selection.getRangeAt(0).commonAncestorContainer)) {
+      list.focus();
+      return;
+    }
+    list.value = (list.value ? list.value.replace(/\s+$/, "") + "\n" : "") + text;
+    form.requestSubmit(apply);
+  });
+})();
