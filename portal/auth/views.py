@@ -98,6 +98,16 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("kb.home"))
 
 
+def _replace_password(user: User, password: str) -> None:
+    """Give ``user`` a new password, end all their sessions and sign them in afresh."""
+    user.set_password(password)
+    end_sessions(user)
+    get_session().flush()
+    start_session(user)
+    login_user(user)
+    get_session().commit()
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> ResponseReturnValue:
@@ -110,12 +120,7 @@ def change_password() -> ResponseReturnValue:
         if not user.check_password(form.current.data):
             form.current.errors = [_("That is not your current password.")]
             return render_template("auth/password.html", form=form), 422
-        user.set_password(form.new.data)
-        end_sessions(user)
-        db.flush()
-        start_session(user)
-        login_user(user)
-        db.commit()
+        _replace_password(user, form.new.data)
         flash(_("Password changed. Your other sessions were signed out."), "info")
         return redirect(url_for("kb.home"))
     status = 422 if form.is_submitted() else 200
@@ -140,12 +145,7 @@ def set_password(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         if current_user.is_authenticated:
             logout_user()
-        user.set_password(form.new.data)
-        end_sessions(user)
-        db.flush()
-        start_session(user)
-        login_user(user)
-        db.commit()
+        _replace_password(user, form.new.data)
         flash(_("Your password is set; you are signed in."), "info")
         return redirect(url_for("tickets.my_tickets"))
     status = 422 if form.is_submitted() else 200

@@ -262,6 +262,16 @@ def _back_to_queue() -> ResponseReturnValue:
     return redirect(back if back.startswith("/queue") else url_for("tickets.queue"))
 
 
+def _solving_article(form: ResolveForm) -> Article | None:
+    """Return the published article a resolution names as its solution (422 if none)."""
+    if not form.solved_by.data:
+        return None
+    article = get_session().get(Article, form.solved_by.data)
+    if article is None or article.state is not ArticleState.PUBLISHED:
+        abort(422, description=_("There is no published article with that number."))
+    return article
+
+
 def _ticked() -> list[int]:
     ids = request.form.getlist("ticket")
     if not ids or not all(i.isdigit() and len(i) < 10 for i in ids) or len(ids) > PER_PAGE * 4:
@@ -284,11 +294,7 @@ def bulk_resolve() -> ResponseReturnValue:
             ),
         )
     db = get_session()
-    solved_by = None
-    if form.solved_by.data:
-        solved_by = db.get(Article, form.solved_by.data)
-        if solved_by is None or solved_by.state is not ArticleState.PUBLISHED:
-            abort(422, description=_("There is no published article with that number."))
+    solved_by = _solving_article(form)
     me = _me()
     resolved = 0
     for ticket in db.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
@@ -721,11 +727,7 @@ def resolve(ticket_id: int) -> ResponseReturnValue:
                 "A resolution needs a diagnosis and a solution (at most 20,000 characters each)."
             ),
         )
-    solved_by = None
-    if form.solved_by.data:
-        solved_by = get_session().get(Article, form.solved_by.data)
-        if solved_by is None or solved_by.state is not ArticleState.PUBLISHED:
-            abort(422, description=_("There is no published article with that number."))
+    solved_by = _solving_article(form)
     _apply(
         service.record_resolution,
         ticket,
