@@ -68,18 +68,28 @@ def words_of(parts: Iterable[tuple[str, int]]) -> dict[str, int]:
     return {word: min(weight, MAX_WEIGHT) for word, weight in found.items()}
 
 
-def _ticket_parts(ticket: Ticket) -> list[tuple[str, int]]:
-    requester = ticket.requester
-    parts = [
-        (ticket.subject, SUBJECT),
-        (ticket.symptom, DETAILS),
-        (ticket.diagnosis, DETAILS),
-        (ticket.cause, DETAILS),
-        (ticket.solution, DETAILS),
-        (" ".join(filter(None, (requester.display_name, requester.email))), MESSAGE),
-    ]
-    parts.extend((e.body, MESSAGE) for e in ticket.events if e.kind in TEXT_EVENTS)
+def _parts(
+    subject: str,
+    details: Iterable[str],
+    requester: Iterable[str],
+    messages: Iterable[str],
+) -> list[tuple[str, int]]:
+    """Return a ticket's texts with their weights: the subject; the symptom, diagnosis,
+    cause and solution; the requester's name and e-mail; the replies and notes."""
+    parts = [(subject, SUBJECT)]
+    parts.extend((text or "", DETAILS) for text in details)
+    parts.append((" ".join(filter(None, requester)), MESSAGE))
+    parts.extend((body or "", MESSAGE) for body in messages)
     return parts
+
+
+def _ticket_parts(ticket: Ticket) -> list[tuple[str, int]]:
+    return _parts(
+        ticket.subject,
+        (ticket.symptom, ticket.diagnosis, ticket.cause, ticket.solution),
+        (ticket.requester.display_name, ticket.requester.email),
+        (e.body for e in ticket.events if e.kind in TEXT_EVENTS),
+    )
 
 
 def refresh(session: Session, tickets: Iterable[Ticket]) -> None:
@@ -132,18 +142,15 @@ def rebuild(connection: Connection, batch: int = 500) -> int:
                 events.c.ticket_id.in_(ids), events.c.kind.in_([k.value for k in TEXT_EVENTS])
             )
         ):
-            bodies.setdefault(ticket_id, []).append(body or "")
+            bodies.setdefault(ticket_id, []).append(body)
         stored: list[dict[str, Any]] = []
         for row in rows:
-            parts = [
-                (row.subject, SUBJECT),
-                (row.symptom, DETAILS),
-                (row.diagnosis or "", DETAILS),
-                (row.cause or "", DETAILS),
-                (row.solution or "", DETAILS),
-                (" ".join(filter(None, (row.display_name, row.email))), MESSAGE),
-                *((body, MESSAGE) for body in bodies.get(row.id, [])),
-            ]
+            parts = _parts(
+                row.subject,
+                (row.symptom, row.diagnosis, row.cause, row.solution),
+                (row.display_name, row.email),
+                bodies.get(row.id, []),
+            )
             stored.extend(
                 {"term": term, "ticket_id": row.id, "weight": weight}
                 for term, weight in words_of(parts).items()
