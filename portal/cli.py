@@ -160,7 +160,8 @@ def demo(ctx: Context) -> None:
         accounts = load_demo(ctx.app)
         count = ctx.app.extensions["solveloop.indexer"].rebuild()
     click.echo(f"Demo ready in {time.monotonic() - started:.1f} s: {count} articles indexed.")
-    click.echo("Demo accounts (also in instance/demo-accounts.txt):")
+    accounts_file = Path(ctx.app.instance_path) / "demo-accounts.txt"
+    click.echo(f"Demo accounts (also in {accounts_file}):")
     for line in accounts:
         click.echo(f"  {line}")
 

@@ -81,6 +81,8 @@ def test_demo_loads_content_builds_the_index_and_prints_the_accounts(cli, databa
     result = cli("demo")
     assert result.exit_code == 0, result.output
     assert "admin" in result.output and "password:" in result.output
+    accounts_file = tmp_path / "cli-instance" / "demo-accounts.txt"
+    assert f"also in {accounts_file}" in result.output and accounts_file.is_file()
     assert set(users(database_url)) >= {"alice", "bob", "zhangwei", "tom", "lina", "admin"}
     again = cli("demo")
     assert again.exit_code == 0
