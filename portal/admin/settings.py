@@ -8,6 +8,7 @@ CLI and tests refuse the same values for the same reasons.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -255,9 +256,14 @@ def _spec(key: str) -> Spec:
         raise UnknownSetting(key) from exc
 
 
+def _default(key: str, defaults: Mapping[str, Any] | None) -> Any:
+    # A copy, so that a caller changing the value it got cannot change the built-in default.
+    return copy.deepcopy((defaults or {}).get(key, _spec(key).default))
+
+
 def current(session: Session, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return every setting's value: the saved one, else ``defaults``, else the built-in one."""
-    values = {key: (defaults or {}).get(key, spec.default) for key, spec in SPECS.items()}
+    values = {key: _default(key, defaults) for key in SPECS}
     for row in session.scalars(select(Setting)):
         if row.key in SPECS:
             values[row.key] = row.value
@@ -266,11 +272,11 @@ def current(session: Session, defaults: Mapping[str, Any] | None = None) -> dict
 
 def get(session: Session, key: str, defaults: Mapping[str, Any] | None = None) -> Any:
     """Return one setting's value (saved, else ``defaults``, else built in)."""
-    spec = _spec(key)
+    _spec(key)
     row = session.get(Setting, key)
     if row is not None:
         return row.value
-    return (defaults or {}).get(key, spec.default)
+    return _default(key, defaults)
 
 
 def change(

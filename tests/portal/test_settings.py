@@ -58,6 +58,14 @@ def test_until_an_admin_saves_one_each_setting_is_its_default(db):
     assert db.scalar(select(Setting)) is None
 
 
+def test_changing_a_value_read_from_the_defaults_leaves_the_defaults_alone(db):
+    settings.current(db)["sla_targets"]["P1"]["response"] = 1
+    settings.get(db, "internal_domains").append("corp.example.com")
+    assert settings.get(db, "sla_targets")["P1"]["response"] == 30
+    assert settings.current(db)["internal_domains"] == []
+    assert DEFAULT_SLA["P1"]["response"] == 30
+
+
 def test_the_settings_page_shows_the_defaults(admin_client):
     page = admin_client.get("/admin/settings").get_data(as_text=True)
     assert 'name="organisation__critical"' in page
