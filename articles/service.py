@@ -278,6 +278,9 @@ def merge_article(
         earlier.merged_into_id = target.id
     duplicate.merged_into_id = target.id
     duplicate.replacements = [target]
+    for proposal in duplicate.proposals:  # changes to the duplicate go nowhere now
+        if proposal.outcome is ProposalOutcome.PENDING:
+            _decide(proposal, user_id, ProposalOutcome.DISCARDED)
     note = f"merged into #{target.id}" + (f": {note}" if note else "")
     if duplicate.state is ArticleState.PUBLISHED:
         change_state(session, duplicate, ArticleState.ARCHIVED, user_id, note)

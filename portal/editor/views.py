@@ -38,6 +38,7 @@ from articles.rendering import render_markdown
 from articles.service import (
     MAX_TITLE_CHARS,
     ArticleFields,
+    InvalidArticle,
     MergeRefused,
     ProposalRefused,
     apply_proposal,
@@ -342,6 +343,8 @@ def transition(article_id: int, action: str) -> ResponseReturnValue:
                 current_user.id,
                 request.form.get("note", "")[:300],
             )
+    except InvalidArticle:  # only archiving names other articles
+        abort(422, description=_("A replacement must be another published article."))
     except ArticleError as exc:
         abort(422, description=str(exc))
     get_session().commit()

@@ -7,7 +7,16 @@ from datetime import date
 from sqlalchemy import select
 
 from articles.feedback import ArticleVote, record_view
-from articles.models import Article, ArticleState, IndexOutbox, Phrasing, Visibility
+from articles.models import (
+    Article,
+    ArticleState,
+    IndexOutbox,
+    Phrasing,
+    Proposal,
+    ProposalOutcome,
+    Visibility,
+)
+from articles.service import propose_change
 from portal.auth.models import Role
 from portal.tickets import service
 from portal.tickets.models import ArticleLink, EventKind, Ticket
@@ -73,9 +82,10 @@ def test_archiving_refuses_replacements_that_are_not_published_and_changes_nothi
     login(make_user(role=Role.ADMIN))
     for replacement in (str(draft.id), str(article.id), "99999"):
         response = client.post(
-            f"/editor/articles/{article.id}/archive", {"replacement": replacement}
+            f"/editor/articles/{article.id}/archive", {"replacement": replacement}, headers=ZH
         )
         assert response.status_code == 422
+        assert "替代文章必须是另一篇已发布的文章" in response.get_data(as_text=True)
     assert (
         client.post(f"/editor/articles/{article.id}/archive", {"replacement": "x"}).status_code
         == 400
@@ -132,6 +142,10 @@ def test_merging_moves_feedback_wordings_and_tickets_without_counting_anyone_twi
     duplicate, target, (both, only_dup, only_target), tickets = merged_pair(
         db, make_article, make_user, make_ticket
     )
+    waiting = propose_change(
+        db, db.get(Article, duplicate.id), duplicate.title, "Changed.", None, "typo"
+    )
+    db.commit()
     outbox_before = db.scalar(select(IndexOutbox.id).order_by(IndexOutbox.id.desc()).limit(1))
     admin = make_user(role=Role.ADMIN)
     login(admin)
@@ -168,6 +182,7 @@ def test_merging_moves_feedback_wordings_and_tickets_without_counting_anyone_twi
     }
     assert old.state is ArticleState.ARCHIVED and old.merged_into_id == target.id
     assert old.revisions[-1].note == f"merged into #{target.id}: same fix"
+    assert db.get(Proposal, waiting.id).outcome is ProposalOutcome.DISCARDED
     pending = set(db.scalars(select(IndexOutbox.article_id).where(IndexOutbox.id > outbox_before)))
     assert pending == {duplicate.id, target.id}
     # The old address leads to the surviving article, for readers and staff alike.

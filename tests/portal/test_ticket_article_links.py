@@ -163,3 +163,19 @@ def test_the_article_shows_staff_the_tickets_it_solved_and_readers_nothing(
     readers_page = reader.get(f"/articles/{article.id}").get_data(as_text=True)
     assert "/tickets/" not in readers_page and "Outlook keeps crashing" not in readers_page
     assert "Solved 2" not in readers_page
+
+
+def test_a_similar_article_on_the_ticket_is_recorded_as_the_solution_in_one_click(
+    db, make_article, make_user, make_ticket, login, client
+):
+    article = make_article("VPN 连接失败（错误 809）", body="在家连接公司 VPN 时提示错误 809。")
+    ticket = make_ticket(make_user(), subject="VPN 错误 809", symptom="VPN 连接失败，错误 809。")
+    login(make_user(role=Role.TECHNICIAN))
+    page = client.get(f"/tickets/{ticket.id}", headers=ZH).get_data(as_text=True)
+    panel = page[page.index('aria-labelledby="similar-heading"') :]
+    assert f'name="solved_by" value="{article.id}"' in panel and "它解决了此工单" in panel
+    client.post(f"/tickets/{ticket.id}/solved-by", {"solved_by": str(article.id)})
+    assert [a.id for a in fresh_ticket(db, ticket.id).solved_by] == [article.id]
+    after = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    similar = after[after.index('aria-labelledby="similar-heading"') :]
+    assert "It solved this ticket" not in similar[: similar.index("</section>")]
