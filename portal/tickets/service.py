@@ -516,6 +516,23 @@ def link_article(
     return True
 
 
+def unlink_solution(ticket: Ticket, article: Article, actor: User) -> bool:
+    """Record that ``article`` did not solve ``ticket`` after all (a link set by mistake);
+    False if it was not linked."""
+    if article not in ticket.solved_by:
+        return False
+    ticket.solved_by.remove(article)
+    _record(
+        ticket,
+        EventKind.ARTICLE_LINKED,
+        actor,
+        article_id=article.id,
+        relation=ArticleLink.SOLVED_BY.value,
+        removed=True,
+    )
+    return True
+
+
 def tickets_solved_by(session: Session, article: Article) -> list[Ticket]:
     """Return the tickets ``article`` solved, newest first."""
     return list(

@@ -526,6 +526,21 @@ def link_solution(ticket_id: int) -> ResponseReturnValue:
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
+@bp.post("/tickets/<int:ticket_id>/solved-by/<int:article_id>/remove")
+@role_required(Role.TECHNICIAN)
+def unlink_solution(ticket_id: int, article_id: int) -> ResponseReturnValue:
+    """Take back a "solved by" recorded by mistake (the record keeps both events)."""
+    ticket = ticket_for_reader(ticket_id)
+    article = get_session().get(Article, article_id)
+    if article is None or not service.unlink_solution(ticket, article, _me()):
+        abort(404)
+    get_session().commit()
+    flash(
+        _("“%(title)s” is no longer recorded as solving this ticket.", title=article.title), "info"
+    )
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
 def _category_choices(ticket: Ticket) -> list[SelectChoice]:
     return [SelectChoice("", _("Not sure"))] + [
         SelectChoice(str(c.id), c.name(locale_code()))

@@ -179,3 +179,25 @@ def test_a_similar_article_on_the_ticket_is_recorded_as_the_solution_in_one_clic
     after = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     similar = after[after.index('aria-labelledby="similar-heading"') :]
     assert "It solved this ticket" not in similar[: similar.index("</section>")]
+
+
+def test_a_solved_by_set_by_mistake_is_taken_back_and_both_steps_stay_on_record(
+    db, make_article, make_user, make_ticket, login, client, make_client
+):
+    article = make_article("Printer shows offline")
+    ticket = make_ticket(make_user())
+    login(make_user(role=Role.TECHNICIAN))
+    client.post(f"/tickets/{ticket.id}/solved-by", {"solved_by": str(article.id)})
+    url = f"/tickets/{ticket.id}/solved-by/{article.id}/remove"
+    assert client.post(url).status_code == 302
+    stored = fresh_ticket(db, ticket.id)
+    assert stored.solved_by == []
+    assert links(stored) == [("solved_by", article.id), ("solved_by", article.id)]
+    assert stored.events[-1].detail["removed"] is True
+    page = client.get(f"/tickets/{ticket.id}", headers=ZH).get_data(as_text=True)
+    assert "最终并未解决此工单" in page
+    assert client.post(url).status_code == 404  # not linked any more
+    assert client.post(f"/tickets/{ticket.id}/solved-by/99999/remove").status_code == 404
+    requester = make_client()
+    login(stored.requester, on=requester)
+    assert requester.post(url).status_code == 403
