@@ -389,9 +389,12 @@ def pick_articles(
     ]
 
 
-def duplicate_candidates(session: Session, text: str, limit: int = 5) -> list[Found]:
+def duplicate_candidates(session: Session, text: str, limit: int = 5) -> Results:
     """Return the live articles (drafts, in review and published; internal ones too) most
-    like ``text``, ranked as search ranks them, for a staff member about to write one."""
+    like ``text``, ranked as search ranks them, for a staff member about to write one.
+
+    While the index is unusable the database search answers (``degraded``): its hits hold
+    every word and carry no measure of likeness."""
     scope = Scope(
         visibilities=frozenset(v.value for v in Visibility),
         states=frozenset(
@@ -399,7 +402,8 @@ def duplicate_candidates(session: Session, text: str, limit: int = 5) -> list[Fo
         ),
     )
     results = search_articles(session, text, staff=True, scope=scope)
-    return [f for f in results.found if f.hit.coverage >= DUPLICATE_FLOOR][:limit]
+    found = tuple(f for f in results.found if f.hit.coverage >= DUPLICATE_FLOOR)[:limit]
+    return replace(results, found=found, total=len(found))
 
 
 # Below this share of the draft's informativeness an article shares only generic words

@@ -3,11 +3,15 @@ symptom among drafts, internal and published articles with search's ranking, and
 ticket's solution to one of them (a proposal for a published one, never a live change)."""
 
 import re
+import shutil
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from articles.models import Article, ArticleState, Proposal, ProposalOutcome, Visibility
 from portal.auth.models import Role
+from portal.indexer import index_of, recovery_of
 from portal.tickets.models import Ticket
 from tests.conftest import FINGERPRINT
 
@@ -196,3 +200,26 @@ def test_adding_to_an_article_is_refused_for_bad_targets_and_readers(
         client.post(f"/editor/articles/{live.id}/from-ticket/{open_ticket.id}", form).status_code
         == 422
     )
+
+
+@pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+def test_while_the_index_is_rebuilt_duplicates_come_unranked_and_say_so(
+    app, db, make_article, make_user, make_ticket, login, client
+):
+    article = make_article("VPN token expired", body="The VPN token expired: renew it.")
+    ticket = make_ticket(make_user(), subject="VPN token expired", symptom="VPN token expired.")
+    login(make_user(role=Role.TECHNICIAN))
+    client.post(
+        f"/tickets/{ticket.id}/resolve",
+        {"diagnosis": "Old token.", "cause": "", "solution": "Renew it.", "solved_by": ""},
+    )
+    shutil.rmtree(Path(app.config["INDEX_PATH"]))
+    index_of(app).close()
+    page = check_page(client, ticket).get_data(as_text=True)
+    section = page[page.index("duplicates-heading") : page.index("draft-heading")]
+    assert "The search index is being rebuilt" in section
+    assert f'value="append:{article.id}"' in section
+    assert "of the distinctive words" not in section and "same problem" not in section
+    recovery_of(app).wait(timeout=60)
