@@ -254,3 +254,14 @@ def slugify(title: str) -> str:
         slug = cut[:boundary] if boundary >= MAX_SLUG_CHARS // 2 else cut[:MAX_SLUG_CHARS]
         slug = slug.strip("-")
     return slug or "article"
+
+
+def appended_material(body: str, draft: ArticleDraft) -> str:
+    """Return ``body`` with the draft's requester-facing sections (symptom and resolution,
+    as redacted) appended under the draft's title: a ticket's solution added to an article.
+
+    The sections from staff-only notes are left out: the article may be public.
+    """
+    parts = [f"### {s.heading}\n\n{s.text()}" for s in draft.sections if not s.internal]
+    addition = f"## {draft.title}\n\n" + "\n\n".join(parts)
+    return body.rstrip() + "\n\n" + addition + "\n"

@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -137,3 +139,54 @@ def record_view(session: Session, article: Article, visitor: str, day: date) -> 
 def record_deflection(article: Article) -> None:
     """Count a request that ended because ``article`` solved it."""
     article.deflection_count = Article.deflection_count + 1
+
+
+def move_feedback(session: Session, source: Article, target: Article) -> None:
+    """Move readers' votes, views and deflections from ``source`` to ``target`` (a merge).
+
+    A reader who voted on both keeps the answer they gave ``target``; a reader who viewed
+    both on the same day is one view. Both articles' totals are counted again from rows.
+    """
+    session.flush()
+    voted = set(
+        session.scalars(select(ArticleVote.user_id).where(ArticleVote.article_id == target.id))
+    )
+    for held in session.scalars(select(ArticleVote).where(ArticleVote.article_id == source.id)):
+        if held.user_id in voted:
+            session.delete(held)
+        else:
+            held.article_id = target.id
+    seen = {
+        (row.visitor, row.day)
+        for row in session.execute(
+            select(ArticleView.visitor, ArticleView.day).where(ArticleView.article_id == target.id)
+        )
+    }
+    twice = 0
+    for view in session.scalars(select(ArticleView).where(ArticleView.article_id == source.id)):
+        if (view.visitor, view.day) in seen:
+            session.delete(view)
+            twice += 1
+    session.flush()
+    session.execute(
+        update(ArticleView).where(ArticleView.article_id == source.id).values(article_id=target.id)
+    )
+    target.view_count = Article.view_count + max(source.view_count - twice, 0)
+    target.deflection_count = Article.deflection_count + source.deflection_count
+    source.view_count = 0
+    source.deflection_count = 0
+    session.flush()
+    for article in (source, target):
+        article.helpful_votes = _count_votes(session, article, True)
+        article.unhelpful_votes = _count_votes(session, article, False)
+
+
+def _count_votes(session: Session, article: Article, helpful: bool) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ArticleVote)
+            .where(ArticleVote.article_id == article.id, ArticleVote.helpful.is_(helpful))
+        )
+        or 0
+    )

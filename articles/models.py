@@ -97,6 +97,20 @@ article_tags = Table(
 )
 
 
+# The articles an archived one names as its replacements, shown where it used to be.
+article_replacements = Table(
+    "article_replacements",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "replacement_id",
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
 class Category(Base):
     """A request and article category (desktop, network, …), named in both languages."""
 
@@ -155,11 +169,23 @@ class Article(Base):
     unhelpful_votes: Mapped[int] = mapped_column(Integer, default=0)
     deflection_count: Mapped[int] = mapped_column(Integer, default=0)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A duplicate merged into another article: its address redirects there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
 
     category: Mapped[Category | None] = relationship(back_populates="articles")
     tags: Mapped[list[Tag]] = relationship(secondary=article_tags, back_populates="articles")
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="article", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+    # Where readers of an archived article are sent instead (chosen when archiving).
+    replacements: Mapped[list[Article]] = relationship(
+        secondary=article_replacements,
+        primaryjoin=lambda: Article.id == article_replacements.c.article_id,
+        secondaryjoin=lambda: Article.id == article_replacements.c.replacement_id,
+        order_by=lambda: Article.id,
+    )
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="article", order_by="Proposal.id", cascade="all, delete-orphan"
     )
 
 
@@ -181,6 +207,42 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="revisions")
+
+
+class ProposalOutcome(enum.StrEnum):
+    """What became of a proposed change to a published article."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    DISCARDED = "discarded"
+
+
+class Proposal(Base):
+    """A change to a published article waiting for someone who may publish: the new text
+    never goes live until it is applied as a revision."""
+
+    __tablename__ = "article_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # The ticket whose solution it adds, when it came from one.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    # The article's version it was written against: applying it over a newer one is refused.
+    base_version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[ProposalOutcome] = mapped_column(
+        text_enum(ProposalOutcome), default=ProposalOutcome.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    article: Mapped[Article] = relationship(back_populates="proposals")
 
 
 class Phrasing(Base):

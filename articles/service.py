@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from articles import feedback
 from articles.drafting import slugify
 from articles.errors import ArticleError, ArticleNotFound
 from articles.lifecycle import check_transition
@@ -17,6 +18,8 @@ from articles.models import (
     Category,
     IndexOutbox,
     Phrasing,
+    Proposal,
+    ProposalOutcome,
     Revision,
     Tag,
     Visibility,
@@ -198,3 +201,154 @@ def categories_to_choose(session: Session, keep_id: int | None = None) -> list[C
             .order_by(Category.position, Category.id)
         )
     )
+
+
+class MergeRefused(ArticleError):
+    """The two articles cannot be merged; ``reason`` says why: "same" (one article),
+    "merged" (the duplicate was merged already) or "target" (the target is not published)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class ProposalRefused(ArticleError):
+    """A proposed change cannot be applied or discarded (decided already, or the article
+    changed since it was written)."""
+
+
+def _replacements_for(session: Session, article: Article, ids: Iterable[int]) -> list[Article]:
+    chosen = list(dict.fromkeys(ids))
+    if article.id in chosen:
+        raise InvalidArticle("An article cannot replace itself.")
+    found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chosen)))}
+    if len(found) != len(chosen) or any(
+        a.state is not ArticleState.PUBLISHED for a in found.values()
+    ):
+        raise InvalidArticle("A replacement must be a published article.")
+    return [found[i] for i in chosen]
+
+
+def archive_article(
+    session: Session,
+    article: Article,
+    user_id: int | None,
+    replacement_ids: Iterable[int] = (),
+    note: str = "",
+) -> Article:
+    """Archive a published article, naming the published articles that replace it (optional)."""
+    replacements = _replacements_for(session, article, replacement_ids)
+    check_transition(article.state, ArticleState.ARCHIVED)
+    article.replacements = replacements
+    if replacements and not note:
+        note = "archived; replaced by " + ", ".join(f"#{a.id}" for a in replacements)
+    return change_state(session, article, ArticleState.ARCHIVED, user_id, note)
+
+
+def merge_article(
+    session: Session, duplicate: Article, target: Article, user_id: int | None, note: str = ""
+) -> Article:
+    """Merge ``duplicate`` into ``target``: readers' feedback and learned phrasings move
+    over (the duplicate's title becomes one), the duplicate is archived with a revision
+    note and its address redirects to ``target``. Both are reindexed through the outbox.
+
+    The tickets it solved are the portal's to move (``articles`` knows no tickets).
+    """
+    if duplicate.id == target.id:
+        raise MergeRefused("same", "An article cannot be merged into itself.")
+    if duplicate.merged_into_id is not None:
+        raise MergeRefused("merged", f"Article #{duplicate.id} was merged already.")
+    if target.state is not ArticleState.PUBLISHED:
+        raise MergeRefused(
+            "target", f"Article #{target.id} is not published: merge into a live article."
+        )
+    held = set(session.scalars(select(Phrasing.text).where(Phrasing.article_id == target.id)))
+    for phrasing in session.scalars(select(Phrasing).where(Phrasing.article_id == duplicate.id)):
+        if phrasing.text in held:
+            session.delete(phrasing)
+        else:
+            phrasing.article_id = target.id
+            held.add(phrasing.text)
+    title = duplicate.title[:MAX_PHRASING_CHARS]
+    if title not in held and title.casefold() != target.title.casefold():
+        session.add(Phrasing(article_id=target.id, text=title, source="merge"))
+    feedback.move_feedback(session, duplicate, target)
+    # Articles merged into the duplicate earlier now point at the target: one redirect.
+    for earlier in session.scalars(select(Article).where(Article.merged_into_id == duplicate.id)):
+        earlier.merged_into_id = target.id
+    duplicate.merged_into_id = target.id
+    duplicate.replacements = [target]
+    for proposal in duplicate.proposals:  # changes to the duplicate go nowhere now
+        if proposal.outcome is ProposalOutcome.PENDING:
+            _decide(proposal, user_id, ProposalOutcome.DISCARDED)
+    note = f"merged into #{target.id}" + (f": {note}" if note else "")
+    if duplicate.state is ArticleState.PUBLISHED:
+        change_state(session, duplicate, ArticleState.ARCHIVED, user_id, note)
+    else:  # a draft or one in review is archived directly: it was never live
+        duplicate.state = ArticleState.ARCHIVED
+        duplicate.version += 1
+        duplicate.updated_at = utcnow()
+        _record(session, duplicate, user_id, note)
+    session.add(IndexOutbox(article_id=target.id))
+    return target
+
+
+def propose_change(
+    session: Session,
+    article: Article,
+    title: str,
+    body: str,
+    author_id: int | None,
+    note: str = "",
+    ticket_id: int | None = None,
+    base_version: int | None = None,
+) -> Proposal:
+    """Keep a change to a published article for someone who may publish to apply; the
+    live article does not change. ``base_version`` is the revision the author read (the
+    current one by default). Raises InvalidArticle on content it could not save."""
+    _validate(session, ArticleFields(title=title, body=body))
+    render_markdown(body)  # refuse now what could never be applied
+    proposal = Proposal(
+        article=article,
+        ticket_id=ticket_id,
+        author_id=author_id,
+        title=title.strip(),
+        body=body,
+        note=note[:300],
+        base_version=article.version if base_version is None else base_version,
+    )
+    session.add(proposal)
+    return proposal
+
+
+def _decide(proposal: Proposal, user_id: int | None, outcome: ProposalOutcome) -> None:
+    if proposal.outcome is not ProposalOutcome.PENDING:
+        raise ProposalRefused("This proposal was decided already.")
+    proposal.outcome = outcome
+    proposal.decided_at = utcnow()
+    proposal.decided_by_id = user_id
+
+
+def apply_proposal(session: Session, proposal: Proposal, user_id: int | None) -> Article:
+    """Save a pending proposal as the article's next revision (live if it is published);
+    refused when the article changed since the proposal was written."""
+    article = proposal.article
+    if proposal.outcome is ProposalOutcome.PENDING and article.version != proposal.base_version:
+        raise ProposalRefused(
+            "The article changed since this proposal was written: open it in the editor instead."
+        )
+    _decide(proposal, user_id, ProposalOutcome.APPLIED)
+    fields = ArticleFields(
+        title=proposal.title,
+        body=proposal.body,
+        category_id=article.category_id,
+        visibility=article.visibility,
+        tags=tuple(t.name for t in article.tags),
+    )
+    note = f"proposal #{proposal.id}" + (f": {proposal.note}" if proposal.note else "")
+    return update_article(session, article, fields, user_id, note)
+
+
+def discard_proposal(session: Session, proposal: Proposal, user_id: int | None) -> None:
+    """Mark a pending proposal discarded; the article is unchanged."""
+    _decide(proposal, user_id, ProposalOutcome.DISCARDED)

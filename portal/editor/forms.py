@@ -33,3 +33,15 @@ class ArticleForm(StrictForm):
     version = HiddenField()
 
     may_omit = frozenset({"version"})
+
+
+class AppendForm(StrictForm):
+    """A ticket's solution appended to an existing article: the text as the author left it."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)])
+    body = TextAreaField(
+        _l("Article (Markdown)"), validators=[DataRequired(), Length(max=MAX_SOURCE_CHARS)]
+    )
+    note = StringField(_l("What changed (optional)"), validators=[Optional(), Length(max=300)])
+    # The revision the page was opened at: the change is checked against it.
+    version = HiddenField()

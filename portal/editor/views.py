@@ -18,22 +18,39 @@ from articles.drafting import (
     ArticleDraft,
     DraftRedaction,
     TicketNotes,
+    appended_material,
     draft_from_notes,
     notes_fingerprint,
     undo_redactions,
 )
-from articles.errors import ArticleError, InvalidTransition
-from articles.models import Article, ArticleState, Category, Revision, Visibility
+from articles.errors import ArticleError
+from articles.models import (
+    Article,
+    ArticleState,
+    Category,
+    Proposal,
+    ProposalOutcome,
+    Revision,
+    Visibility,
+)
 from articles.redaction import Kind
 from articles.rendering import render_markdown
 from articles.service import (
     MAX_TITLE_CHARS,
     ArticleFields,
+    InvalidArticle,
+    MergeRefused,
+    ProposalRefused,
+    apply_proposal,
+    archive_article,
     categories_to_choose,
     change_state,
     create_article,
+    discard_proposal,
     learn_phrasing,
+    merge_article,
     parse_tags,
+    propose_change,
     update_article,
 )
 from portal.admin import settings
@@ -41,11 +58,16 @@ from portal.admin.settings import config_defaults
 from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
-from portal.editor.forms import ArticleForm
+from portal.editor.forms import AppendForm, ArticleForm
 from portal.i18n import locale_code
-from portal.kb.queries import SIMILAR_FLOOR, search_articles
+from portal.kb.queries import (
+    SIMILAR_FLOOR,
+    duplicate_candidates,
+    pick_articles,
+    search_articles,
+)
 from portal.tickets.models import ArticleLink, Status, Ticket
-from portal.tickets.service import link_article
+from portal.tickets.service import link_article, move_solutions
 from portal.tickets.views import people_of, ticket_for_reader
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -205,8 +227,15 @@ def _edit_page(
         staff_note_sections=_staff_note_sections(article),
         may_publish=may_publish(),
         newer=newer,
-        people={u.id: u for u in get_session().scalars(select(User))} if newer else {},
+        people={u.id: u for u in get_session().scalars(select(User))}
+        if newer or _pending(article)
+        else {},
+        proposals=_pending(article),
     ), status
+
+
+def _pending(article: Article) -> list[Proposal]:
+    return [p for p in article.proposals if p.outcome is ProposalOutcome.PENDING]
 
 
 def _staff_note_sections(article: Article) -> list[str]:
@@ -298,14 +327,25 @@ def transition(article_id: int, action: str) -> ResponseReturnValue:
         if refused is not None:
             return refused
     try:
-        change_state(
-            get_session(),
-            article,
-            targets[action],
-            current_user.id,
-            request.form.get("note", "")[:300],
-        )
-    except InvalidTransition as exc:
+        if action == "archive":
+            archive_article(
+                get_session(),
+                article,
+                current_user.id,
+                _article_ids("replacement"),
+                request.form.get("note", "")[:300],
+            )
+        else:
+            change_state(
+                get_session(),
+                article,
+                targets[action],
+                current_user.id,
+                request.form.get("note", "")[:300],
+            )
+    except InvalidArticle:  # only archiving names other articles
+        abort(422, description=_("A replacement must be another published article."))
+    except ArticleError as exc:
         abort(422, description=str(exc))
     get_session().commit()
     flash(_("The article is now %(state)s.", state=STATE_LABELS[article.state]), "info")
@@ -412,12 +452,19 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
     undo = set(request.form.getlist("undo")) if request.method == "POST" else set()
     undone = [r for r in draft.redactions if r.key in undo]
     changed = request.method == "POST" and request.form.get("fingerprint") != fingerprint
-    if request.form.get("action") == "create" and not changed:
+    action = request.form.get("action", "")
+    if action == "create" and not changed:
         return _create_from_ticket(ticket, undo_redactions(draft, undo), undone, len(hidden))
+    if action.startswith("append:") and not changed:
+        target = _append_target(action.removeprefix("append:"))
+        return _append_page(
+            ticket, target, undo_redactions(draft, undo), _undo_note(ticket, undone, len(hidden))
+        )
     if changed and (undo or hidden):
         # The ticket changed under the review: its numbering no longer holds.
         undone, hidden = [], []
         draft = draft_from_notes(replace(notes, hidden=()))
+    refused = changed and (action == "create" or action.startswith("append:"))
     return render_template(
         "editor/from_ticket.html",
         ticket=ticket,
@@ -426,8 +473,99 @@ def draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
         hidden=hidden,
         fingerprint=fingerprint,
         kinds=KIND_LABELS,
-        changed=changed and request.form.get("action") == "create",
-    ), 409 if changed and request.form.get("action") == "create" else 200
+        changed=refused,
+        duplicates=duplicate_candidates(get_session(), f"{draft.title}\n{ticket.symptom}"),
+        bands=DUPLICATE_BANDS,
+    ), 409 if refused else 200
+
+
+# How alike a possible duplicate is, from the share of the draft's informativeness it
+# holds (Hit.coverage): from SIMILAR_FLOOR the ticket panel calls an article similar.
+DUPLICATE_BANDS = (
+    (0.9, "strong", _l("Very likely the same problem")),
+    (SIMILAR_FLOOR, "likely", _l("Likely the same problem")),
+    (0.0, "weak", _l("Possibly related")),
+)
+
+
+def _append_target(raw: str) -> Article:
+    """The article a ticket's solution is to be added to (404 unknown, 422 archived)."""
+    if not raw.isdigit() or len(raw) > 9:
+        abort(404)
+    article = _article(int(raw))
+    if article.state is ArticleState.ARCHIVED:
+        abort(422, description=_("This article is archived: add the solution to a live one."))
+    return article
+
+
+def _append_page(
+    ticket: Ticket, article: Article, draft: ArticleDraft, note: str
+) -> ResponseReturnValue:
+    """The editor for ``article`` with the ticket's redacted solution appended; nothing
+    is saved until the technician saves it."""
+    form = AppendForm(formdata=None)
+    form.title.data = article.title
+    form.body.data = appended_material(article.body, draft)
+    form.note.data = note.replace("drafted from", "solution added from", 1)[:300]
+    form.version.data = str(article.version)
+    return render_template("editor/append.html", form=form, article=article, ticket=ticket)
+
+
+@bp.post("/articles/<int:article_id>/from-ticket/<int:ticket_id>")
+@role_required(Role.TECHNICIAN)
+def append_from_ticket(article_id: int, ticket_id: int) -> ResponseReturnValue:
+    """Save a ticket's solution added to an article: a published article gets a proposal
+    for someone who may publish (never a live change), an unpublished one a revision; the
+    ticket is linked as solved by the article."""
+    ticket = ticket_for_reader(ticket_id)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        abort(422, description=_("Only a resolved ticket can become an article."))
+    article = _append_target(str(article_id))
+    form = AppendForm()
+    if not form.validate_on_submit():
+        return render_template("editor/append.html", form=form, article=article, ticket=ticket), 422
+    loaded = str(form.version.data or "")
+    loaded = loaded if loaded.isdigit() and len(loaded) < 10 else ""
+    db = get_session()
+    try:
+        if article.state is ArticleState.PUBLISHED:
+            propose_change(
+                db,
+                article,
+                form.title.data or "",
+                form.body.data or "",
+                current_user.id,
+                form.note.data or "",
+                ticket_id=ticket.id,
+                base_version=min(int(loaded), article.version) if loaded.isdigit() else None,
+            )
+            message = _(
+                "Your addition waits as a proposal: the article changes when someone who "
+                "may publish applies it."
+            )
+        else:
+            if not loaded.isdigit() or int(loaded) != article.version:
+                form.version.data = str(article.version)
+                return render_template(
+                    "editor/append.html", form=form, article=article, ticket=ticket, newer=True
+                ), 409
+            fields = ArticleFields(
+                title=form.title.data or "",
+                body=form.body.data or "",
+                category_id=article.category_id,
+                visibility=article.visibility,
+                tags=tuple(t.name for t in article.tags),
+            )
+            update_article(db, article, fields, current_user.id, form.note.data or "")
+            message = _("Saved as revision %(n)s.", n=article.version)
+    except ArticleError as exc:
+        form.body.errors = [str(exc)]
+        return render_template("editor/append.html", form=form, article=article, ticket=ticket), 422
+    if link_article(ticket, article, ArticleLink.SOLVED_BY, _me()):
+        learn_phrasing(db, article, ticket.subject, "ticket", tuple(people_of(ticket)))
+    db.commit()
+    flash(message, "info")
+    return redirect(url_for("editor.edit", article_id=article.id))
 
 
 def _create_from_ticket(
@@ -463,3 +601,131 @@ def _create_from_ticket(
         "info",
     )
     return redirect(url_for("editor.edit", article_id=article.id))
+
+
+MAX_PICKED = 10
+PICKER_KINDS = ("radio", "checkbox", "insert")
+PICKER_FIELDS = ("solved_by", "article", "replacement", "target", "cites")
+MAX_PICKER_QUERY = 200
+
+
+def _article_ids(name: str) -> list[int]:
+    """The article ids a form sends as ``name`` (400 when malformed or too many)."""
+    raw = [v for v in request.form.getlist(name) if v != ""]
+    if len(raw) > MAX_PICKED or not all(v.isdigit() and len(v) < 10 for v in raw):
+        abort(400, description=_("Choose at most %(n)s articles from the list.", n=MAX_PICKED))
+    return list(dict.fromkeys(int(v) for v in raw))
+
+
+@bp.get("/article-picker")
+@role_required(Role.TECHNICIAN)
+def article_picker() -> ResponseReturnValue:
+    """Published articles matching what was typed, as choices for a picker (htmx
+    fragment): staff may pick internal ones, except for a public reply (?public=1)."""
+    query = request.args.get("q", "").strip()
+    kind = request.args.get("kind", "radio")
+    field = request.args.get("field", "")
+    exclude = request.args.get("exclude", "")
+    if kind not in PICKER_KINDS or field not in PICKER_FIELDS:
+        abort(400, description=_("Unknown article picker."))
+    if len(query) > MAX_PICKER_QUERY:
+        abort(400, description=_("Search text is limited to %(n)s characters.", n=MAX_PICKER_QUERY))
+    found = (
+        pick_articles(
+            get_session(),
+            query,
+            public_only=request.args.get("public") == "1",
+            exclude=int(exclude) if exclude.isdigit() and len(exclude) < 10 else None,
+        )
+        if query
+        else []
+    )
+    return render_template(
+        "partials/article_picker_results.html", found=found, kind=kind, field=field, query=query
+    )
+
+
+MERGE_REFUSALS = {
+    "same": _l("An article cannot be merged into itself."),
+    "merged": _l("This article was merged already."),
+    "target": _l("Merge into a published article."),
+}
+
+
+@bp.post("/articles/<int:article_id>/merge")
+@role_required(Role.ADMIN)
+def merge(article_id: int) -> ResponseReturnValue:
+    """Merge this duplicate into the chosen article: readers, feedback and solved tickets
+    move over, this one is archived and its address redirects there."""
+    duplicate = _article(article_id)
+    chosen = _article_ids("target")
+    if len(chosen) != 1:
+        abort(422, description=_("Choose the article to merge this one into."))
+    target = get_session().get(Article, chosen[0])
+    if target is None:
+        abort(422, description=_("Choose the article to merge this one into."))
+    db = get_session()
+    try:
+        merge_article(db, duplicate, target, current_user.id, request.form.get("note", "")[:200])
+    except MergeRefused as exc:
+        abort(422, description=str(MERGE_REFUSALS[exc.reason]))
+    move_solutions(db, duplicate, target, _me())
+    db.commit()
+    flash(
+        _(
+            "Merged into #%(id)s “%(title)s”; this address now leads there.",
+            id=target.id,
+            title=target.title,
+        ),
+        "info",
+    )
+    return redirect(url_for("editor.edit", article_id=target.id))
+
+
+def _me() -> User:
+    me = get_session().get(User, current_user.id)
+    assert me is not None
+    return me
+
+
+def _proposal(proposal_id: int) -> Proposal:
+    proposal = get_session().get(Proposal, proposal_id)
+    if proposal is None:
+        abort(404)
+    return proposal
+
+
+@bp.post("/proposals/<int:proposal_id>/<any(apply, discard):action>")
+@role_required(Role.TECHNICIAN)
+def decide_proposal(proposal_id: int, action: str) -> ResponseReturnValue:
+    """Apply a proposed change as the article's next revision, or discard it: whoever may
+    publish decides; its author may also withdraw it."""
+    proposal = _proposal(proposal_id)
+    if not may_publish() and not (action == "discard" and proposal.author_id == current_user.id):
+        abort(403)
+    try:
+        if action == "apply":
+            apply_proposal(get_session(), proposal, current_user.id)
+        else:
+            discard_proposal(get_session(), proposal, current_user.id)
+    except ProposalRefused as exc:
+        if proposal.outcome is not ProposalOutcome.PENDING:
+            abort(409, description=_("This proposal was decided already."))
+        abort(
+            409,
+            description=_(
+                "The article changed since this proposal was written (%(detail)s): "
+                "open it in the editor and add what is still missing.",
+                detail=_("now revision %(n)s", n=proposal.article.version),
+            )
+            if exc
+            else "",
+        )
+    except ArticleError as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
+    if action == "apply":
+        flash(_("Proposal applied as revision %(n)s.", n=proposal.article.version), "info")
+    else:
+        flash(_("Proposal discarded; the article is unchanged."), "info")
+    return redirect(url_for("editor.edit", article_id=proposal.article_id))

@@ -370,3 +370,42 @@ def suggest_articles(session: Session, text: str, staff: bool) -> tuple[Suggesti
         for hit in hits
         if int(hit.id) in categories
     )
+
+
+def pick_articles(
+    session: Session, text: str, public_only: bool, exclude: int | None = None
+) -> list[Found]:
+    """Return the published articles a staff member's picker offers for ``text``: the
+    as-you-type suggestions (internal ones too unless ``public_only``), as articles."""
+    suggested = suggest_articles(session, text, staff=not public_only)
+    ids = [s.article_id for s in suggested if s.article_id != exclude]
+    if not ids:
+        return []
+    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+    return [
+        Found(hit=s.hit, article=articles[s.article_id])
+        for s in suggested
+        if s.article_id in articles and s.article_id != exclude
+    ]
+
+
+def duplicate_candidates(session: Session, text: str, limit: int = 5) -> Results:
+    """Return the live articles (drafts, in review and published; internal ones too) most
+    like ``text``, ranked as search ranks them, for a staff member about to write one.
+
+    While the index is unusable the database search answers (``degraded``): its hits hold
+    every word and carry no measure of likeness."""
+    scope = Scope(
+        visibilities=frozenset(v.value for v in Visibility),
+        states=frozenset(
+            s.value for s in (ArticleState.DRAFT, ArticleState.IN_REVIEW, ArticleState.PUBLISHED)
+        ),
+    )
+    results = search_articles(session, text, staff=True, scope=scope)
+    found = tuple(f for f in results.found if f.hit.coverage >= DUPLICATE_FLOOR)[:limit]
+    return replace(results, found=found, total=len(found))
+
+
+# Below this share of the draft's informativeness an article shares only generic words
+# (see SIMILAR_FLOOR, measured at 0.7 for "similar"): shown as "possibly related" from here.
+DUPLICATE_FLOOR = 0.5

@@ -23,13 +23,14 @@ from sqlalchemy import Select, func, select, update
 
 from articles import feedback
 from articles.lifecycle import may_read
-from articles.models import Article, ArticleState, Category, utcnow
+from articles.models import Article, ArticleState, Category, Visibility, utcnow
 from articles.redaction import redact
 from articles.service import MAX_TAG_CHARS
 from portal.db import get_session
 from portal.kb.forms import VoteForm
 from portal.kb.models import SearchLog
 from portal.kb.queries import narrowed_scope, readable, search_articles, spelling_suggestion
+from portal.tickets.service import tickets_solved_by
 
 bp = Blueprint("kb", __name__)
 
@@ -121,7 +122,15 @@ def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
     """Read an article: 404 unless the reader may see it (internal → staff only)."""
     db = get_session()
     found = db.get(Article, article_id)
-    if found is None or not may_read(found.state, found.visibility, is_staff()):
+    staff = is_staff()
+    if found is None:
+        abort(404)
+    target = db.get(Article, found.merged_into_id) if found.merged_into_id else None
+    if target is not None and _may_follow(target, staff):
+        return redirect(url_for("kb.article", article_id=target.id, slug=target.slug or None), 301)
+    if found.state is ArticleState.ARCHIVED and not staff:
+        return _archived_page(found)
+    if not may_read(found.state, found.visibility, staff):
         abort(404)
     record_click(request.args.get("sid", ""), found.id)
     visitor, new_visitor = _visitor()
@@ -136,8 +145,10 @@ def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
         from_intake=from_intake,
         query=query,
         my_vote=feedback.vote_of(db, found, current_user.id) if signed_in else None,
-        comments=feedback.comments(db, found) if is_staff() else [],
+        comments=feedback.comments(db, found) if staff else [],
         vote_form=VoteForm(formdata=None),
+        solved=tickets_solved_by(db, found) if staff else [],
+        replacements=found.replacements if found.state is ArticleState.ARCHIVED else [],
     )
     response = make_response(page)
     if new_visitor:
@@ -150,6 +161,23 @@ def article(article_id: int, slug: str | None = None) -> ResponseReturnValue:
             secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
         )
     return response
+
+
+def _may_follow(target: Article, staff: bool) -> bool:
+    """Whether a merged article's address may send this reader on to ``target``: they may
+    read it, or it was public and is archived since (its own page then explains)."""
+    return may_read(target.state, target.visibility, staff) or (
+        target.state is ArticleState.ARCHIVED and target.visibility is Visibility.PUBLIC
+    )
+
+
+def _archived_page(found: Article) -> ResponseReturnValue:
+    """Tell a reader that a public article was archived (410 Gone), with the replacements
+    they may read; an internal one stays unknown to them (404)."""
+    if found.visibility is not Visibility.PUBLIC:
+        abort(404)
+    replacements = [r for r in found.replacements if may_read(r.state, r.visibility, staff=False)]
+    return render_template("kb/archived.html", article=found, replacements=replacements), 410
 
 
 VISITOR_COOKIE = "solveloop_reader"

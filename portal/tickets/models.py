@@ -81,6 +81,9 @@ class ArticleLink(enum.StrEnum):
 
     DRAFTED = "drafted"  # the article was drafted from this ticket
     SOLVED_BY = "solved_by"  # the article solved this ticket
+    # A technician put the article's link in a public reply: offered, not yet proven to
+    # solve it (only the event records it; "solved by" stays the technician's call).
+    CITED = "cited"
 
 
 group_members = Table(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from articles.models import Article, utcnow
@@ -24,6 +25,7 @@ from portal.tickets.models import (
     SupportGroup,
     Ticket,
     TicketEvent,
+    ticket_solutions,
 )
 from portal.tickets.routing import group_for, least_loaded
 from portal.tickets.workflow import Party, check, priority_for
@@ -493,8 +495,11 @@ def rate(ticket: Ticket, requester: User | None, score: int, comment: str) -> Ti
     return event
 
 
-def link_article(ticket: Ticket, article: Article, relation: ArticleLink, actor: User) -> bool:
-    """Record that ``article`` was drafted from or solved ``ticket``; False if it already was."""
+def link_article(
+    ticket: Ticket, article: Article, relation: ArticleLink, actor: User, **detail: Any
+) -> bool:
+    """Record that ``article`` was drafted from, solved, or was cited in a reply on
+    ``ticket``; False if it already solved it."""
     if relation is ArticleLink.SOLVED_BY:
         if article in ticket.solved_by:
             return False
@@ -506,8 +511,49 @@ def link_article(ticket: Ticket, article: Article, relation: ArticleLink, actor:
         internal=relation is ArticleLink.DRAFTED,
         article_id=article.id,
         relation=relation.value,
+        **detail,
     )
     return True
+
+
+def unlink_solution(ticket: Ticket, article: Article, actor: User) -> bool:
+    """Record that ``article`` did not solve ``ticket`` after all (a link set by mistake);
+    False if it was not linked."""
+    if article not in ticket.solved_by:
+        return False
+    ticket.solved_by.remove(article)
+    _record(
+        ticket,
+        EventKind.ARTICLE_LINKED,
+        actor,
+        article_id=article.id,
+        relation=ArticleLink.SOLVED_BY.value,
+        removed=True,
+    )
+    return True
+
+
+def tickets_solved_by(session: Session, article: Article) -> list[Ticket]:
+    """Return the tickets ``article`` solved, newest first."""
+    return list(
+        session.scalars(
+            select(Ticket)
+            .join(ticket_solutions, ticket_solutions.c.ticket_id == Ticket.id)
+            .where(ticket_solutions.c.article_id == article.id)
+            .order_by(Ticket.id.desc())
+        )
+    )
+
+
+def move_solutions(session: Session, duplicate: Article, target: Article, actor: User) -> int:
+    """Make the tickets ``duplicate`` solved name ``target`` instead (a merge), each with
+    an event; return how many tickets now name ``target`` for it."""
+    moved = 0
+    for ticket in tickets_solved_by(session, duplicate):
+        ticket.solved_by.remove(duplicate)
+        if link_article(ticket, target, ArticleLink.SOLVED_BY, actor, merged_from=duplicate.id):
+            moved += 1
+    return moved
 
 
 def record_bounce(ticket: Ticket, body: str, **detail: Any) -> TicketEvent:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -441,12 +442,14 @@ def _ticket_page(ticket: Ticket, reply_form: ReplyForm, code: int) -> ResponseRe
             str(current_app.config["BABEL_DEFAULT_LOCALE"]),
         )
     rules = rules_of(current_app)
+    context = timeline_context(ticket, events)
     return render_template(
         "tickets/show.html",
         ticket=ticket,
         events=events,
         canned_replies=canned_replies,
-        **timeline_context(ticket, events),
+        **context,
+        cited=_cited_before(ticket, context["articles"]) if current_user.is_staff else [],
         reply_form=reply_form,
         status_form=status_form,
         resolve_form=resolve_form,
@@ -464,6 +467,78 @@ def _ticket_page(ticket: Ticket, reply_form: ReplyForm, code: int) -> ResponseRe
         else [],
         **staff_forms,
     ), code
+
+
+def _cited_before(ticket: Ticket, articles: dict[int, Article]) -> list[Article]:
+    """The published articles sent in this ticket's replies that do not solve it yet:
+    the likely choices for "solved by"."""
+    ids = [
+        e.detail.get("article_id")
+        for e in ticket.events
+        if e.kind is EventKind.ARTICLE_LINKED and e.detail.get("relation") == ArticleLink.CITED
+    ]
+    solving = {a.id for a in ticket.solved_by}
+    return [
+        articles[i]
+        for i in dict.fromkeys(ids)
+        if i in articles and i not in solving and articles[i].state is ArticleState.PUBLISHED
+    ]
+
+
+MAX_CITED = 10
+
+
+def _cited_in(body: str) -> list[Article]:
+    """The public articles a technician inserted into a public reply (the picker sends
+    their ids as ``cites``) whose address the sent text still holds."""
+    raw = request.form.getlist("cites")
+    if len(raw) > MAX_CITED or not all(v.isdigit() and len(v) < 10 for v in raw):
+        abort(400, description=_("A reply can cite at most %(n)s articles.", n=MAX_CITED))
+    ids = list(dict.fromkeys(int(v) for v in raw))
+    if not ids:
+        return []
+    found = get_session().scalars(select(Article).where(Article.id.in_(ids))).all()
+    return [
+        a
+        for a in sorted(found, key=lambda a: ids.index(a.id))
+        if a.state is ArticleState.PUBLISHED
+        and may_read(a.state, a.visibility, staff=False)
+        and re.search(rf"/articles/{a.id}(?![0-9])", body)
+    ]
+
+
+@bp.post("/tickets/<int:ticket_id>/solved-by")
+@role_required(Role.TECHNICIAN)
+def link_solution(ticket_id: int) -> ResponseReturnValue:
+    """Record which published article solved the ticket, at any time; the requester's
+    words are learned by that article, as when resolving."""
+    ticket = ticket_for_reader(ticket_id)
+    raw = request.form.get("solved_by", "")
+    article = get_session().get(Article, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if article is None or article.state is not ArticleState.PUBLISHED:
+        abort(422, description=_("Choose a published article from the list."))
+    if service.link_article(ticket, article, ArticleLink.SOLVED_BY, _me()):
+        learn_phrasing(get_session(), article, ticket.subject, "ticket", people_of(ticket))
+        get_session().commit()
+        flash(_("Recorded: “%(title)s” solved this ticket.", title=article.title), "info")
+    else:
+        flash(_("That article is already recorded as solving this ticket."), "info")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/solved-by/<int:article_id>/remove")
+@role_required(Role.TECHNICIAN)
+def unlink_solution(ticket_id: int, article_id: int) -> ResponseReturnValue:
+    """Take back a "solved by" recorded by mistake (the record keeps both events)."""
+    ticket = ticket_for_reader(ticket_id)
+    article = get_session().get(Article, article_id)
+    if article is None or not service.unlink_solution(ticket, article, _me()):
+        abort(404)
+    get_session().commit()
+    flash(
+        _("“%(title)s” is no longer recorded as solving this ticket.", title=article.title), "info"
+    )
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
 def _category_choices(ticket: Ticket) -> list[SelectChoice]:
@@ -663,10 +738,13 @@ def reply(ticket_id: int) -> ResponseReturnValue:
     except AttachmentRefused as refused:
         form.files.errors = [refusal_message(refused), _("Choose the files again.")]
         return _ticket_page(ticket, form, status_for(refused))
+    cited = _cited_in(form.body.data) if me.is_staff and not internal else []
     if internal:
         event = service.add_note(ticket, me, form.body.data)
     else:
         event = service.add_reply(ticket, me, form.body.data)
+    for article in cited:
+        service.link_article(ticket, article, ArticleLink.CITED, me)
     attach(get_session(), store_of(current_app), ticket, event, me, uploads, rules)
     get_session().commit()
     return redirect(url_for("tickets.show", ticket_id=ticket.id) + "#history")

@@ -127,7 +127,7 @@ def test_archiving_removes_an_article_from_search_at_once(
     login(make_user(role=Role.ADMIN))
     assert client.post(f"/editor/articles/{article.id}/archive").status_code == 302
     assert not lists(reader.get("/search?q=outlook+password").get_data(as_text=True), article)
-    assert reader.get(f"/articles/{article.id}").status_code == 404
+    assert reader.get(f"/articles/{article.id}").status_code == 410  # "this article was archived"
 
 
 def test_every_edit_is_a_revision_in_the_history(db, make_article, make_user, login, client):

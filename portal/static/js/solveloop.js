@@ -369,3 +369,46 @@
     form.requestSubmit(apply);
   });
 })();
+
+/* Article pickers: "insert" puts the article's title and address into the form's message
+ * at the cursor, and tells the server which article was cited (a hidden "cites" field). */
+(function () {
+  "use strict";
+
+  // Enter in a picker's search box searches; it must not send the form around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches &&
+        event.target.matches("[data-article-picker] input[type='search']")) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-insert-article]") : null;
+    if (!button) {
+      return;
+    }
+    var form = button.closest("form");
+    var box = form ? form.querySelector("textarea[name='body']") : null;
+    if (!box) {
+      return;
+    }
+    var text = button.getAttribute("data-insert-text");
+    var start = typeof box.selectionStart === "number" ? box.selectionStart : box.value.length;
+    var end = typeof box.selectionEnd === "number" ? box.selectionEnd : start;
+    var before = box.value.slice(0, start);
+    var lead = before && !/\s$/.test(before) ? "\n" : "";
+    box.value = before + lead + text + "\n" + box.value.slice(end);
+    var caret = (before + lead + text + "\n").length;
+    box.setSelectionRange(caret, caret);
+    box.focus();
+    var id = button.getAttribute("data-insert-article");
+    if (!form.querySelector("input[name='cites'][value='" + id + "']")) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "cites";
+      hidden.value = id;
+      form.appendChild(hidden);
+    }
+  });
+})();
