@@ -17,12 +17,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.admin import settings
-from portal.tickets.models import EventKind, Status, Ticket
+from portal.tickets.models import EventKind, Status, Ticket, TicketEvent
 from portal.tickets.sla import Calendar, NoWorkingTime, Pause, due, elapsed
 
 # A clock that has used this share of its target is at risk and gets a warning.
 WARNING_SHARE = 0.75
 RUNNING = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings the clocks read: targets per priority and the business calendars.
+
+    Read once per sweep or commit (reading a setting flushes the session, and building a
+    calendar again forgets which days it already looked up)."""
+
+    targets: dict[str, dict[str, int]]
+    calendar: Calendar
+    p1_calendar: Calendar
+
+    @classmethod
+    def read(cls, session: Session) -> Rules:
+        """Return the rules as the settings say now."""
+        targets = settings.get(session, "sla_targets")
+        setting = settings.get(session, "business_calendar")
+        calendar = Calendar.from_setting(setting)
+        p1 = Calendar.from_setting(setting, around_the_clock=True)
+        return cls(targets, calendar, p1 if setting["p1_around_the_clock"] else calendar)
+
+    def calendar_for(self, priority: str) -> Calendar:
+        """Return the calendar a ticket of ``priority`` counts on."""
+        return self.p1_calendar if priority == "P1" else self.calendar
 
 
 @dataclass(frozen=True)
@@ -63,14 +88,14 @@ def waiting_pauses(ticket: Ticket) -> list[Pause]:
     return pauses
 
 
-def ticket_clocks(session: Session, ticket: Ticket, now: datetime) -> dict[str, Clock]:
-    """Return the ticket's 'response' and 'resolution' clocks as of ``now``."""
-    targets = settings.get(session, "sla_targets")[ticket.priority]
-    calendar_setting = settings.get(session, "business_calendar")
-    calendar = Calendar.from_setting(
-        calendar_setting,
-        around_the_clock=ticket.priority == "P1" and calendar_setting["p1_around_the_clock"],
-    )
+def ticket_clocks(
+    session: Session, ticket: Ticket, now: datetime, rules: Rules | None = None
+) -> dict[str, Clock]:
+    """Return the ticket's 'response' and 'resolution' clocks as of ``now`` (under
+    ``rules``, read from the settings when not given)."""
+    rules = rules or Rules.read(session)
+    targets = rules.targets[ticket.priority]
+    calendar = rules.calendar_for(ticket.priority)
     pauses = waiting_pauses(ticket)
     finished = ticket.status in (Status.RESOLVED, Status.CLOSED)
     ends = {
@@ -115,12 +140,28 @@ def alerted(ticket: Ticket, kind: EventKind, clock: str) -> bool:
     )
 
 
-def store_deadlines(session: Session, ticket: Ticket, now: datetime) -> None:
-    """Store the ticket's next deadline, its at-risk time and the sweep's next look."""
+def running_clocks(
+    session: Session, ticket: Ticket, now: datetime, rules: Rules | None = None
+) -> dict[str, Clock]:
+    """Return the ticket's running clocks as of ``now`` (none when the calendar has no
+    working time)."""
     try:
-        clocks = running(ticket, ticket_clocks(session, ticket, now))
+        return running(ticket, ticket_clocks(session, ticket, now, rules))
     except NoWorkingTime:
-        clocks = {}
+        return {}
+
+
+def store_deadlines(
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    rules: Rules | None = None,
+    clocks: dict[str, Clock] | None = None,
+) -> None:
+    """Store the ticket's next deadline, its at-risk time and the sweep's next look
+    (from its running ``clocks`` when the caller has them)."""
+    if clocks is None:
+        clocks = running_clocks(session, ticket, now, rules)
     checks = []
     for name, clock in clocks.items():
         if not alerted(ticket, EventKind.SLA_WARNING, name) and not alerted(
@@ -135,12 +176,21 @@ def store_deadlines(session: Session, ticket: Ticket, now: datetime) -> None:
     ticket.sla_check_at = min((c for c in checks if c is not None), default=None)
 
 
+def deadlines_stored(session: Session) -> set[TicketEvent]:
+    """Return the set in which a caller that stored a ticket's deadlines after adding
+    events names those events, so the commit does not compute the same again."""
+    stored: set[TicketEvent] = session.info.setdefault("deadlines_stored", set())
+    return stored
+
+
 def refresh_open(session: Session, now: datetime) -> int:
     """Store the deadlines of every open ticket again (after the targets or the calendar
     changed); return how many."""
     query = select(Ticket).where(Ticket.status.in_(RUNNING)).options(selectinload(Ticket.events))
+    rules = Rules.read(session)
     count = 0
-    for ticket in session.scalars(query):
-        store_deadlines(session, ticket, now)
-        count += 1
+    with session.no_autoflush:
+        for ticket in session.scalars(query):
+            store_deadlines(session, ticket, now, rules)
+            count += 1
     return count

@@ -1,5 +1,8 @@
 """What every commit that adds ticket events also does, in the same transaction: store
-the tickets' service-level deadlines and plan the notifications the events call for."""
+the tickets' service-level deadlines and plan the notifications the events call for.
+
+A caller that already stored a ticket's deadlines after its events (the sweep) names
+those events in ``clocks.deadlines_stored``, and they are not computed again."""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from articles.models import utcnow
-from portal.tickets.clocks import store_deadlines
+from portal.tickets.clocks import Rules, store_deadlines
 from portal.tickets.models import EventKind, TicketEvent
-from portal.tickets.notifications import MailStatus, plan
+from portal.tickets.notifications import plan
 from portal.tickets.text_search import refresh as refresh_terms
 
 # Events that change nothing a clock reads.
@@ -44,13 +47,18 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
     def _before_commit(session: Session) -> None:
         session.flush()
         added: list[TicketEvent] = session.info.pop("ticket_events", [])
+        stored: set[TicketEvent] = session.info.pop("deadlines_stored", set())
         if not added:
             return
         now = utcnow()
-        for ticket in {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}:
-            store_deadlines(session, ticket, now)
+        changed = {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL and e not in stored}
+        if changed:
+            rules = Rules.read(session)
+            with session.no_autoflush:
+                for ticket in changed:
+                    store_deadlines(session, ticket, now, rules)
         refresh_terms(session, {e.ticket for e in added if e.kind in TEXT_CHANGING})
-        if any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
+        if plan(session, added):
             session.info["mail"] = True
 
     @event.listens_for(factory, "after_commit")
@@ -61,4 +69,5 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
     @event.listens_for(factory, "after_soft_rollback")
     def _forget(session: Session, _previous: Any) -> None:
         session.info.pop("ticket_events", None)
+        session.info.pop("deadlines_stored", None)
         session.info.pop("mail", None)

@@ -10,10 +10,10 @@ requester, and no one is told of their own action, except the requester's receip
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from articles.models import Base, UTCDateTime, text_enum, utcnow
@@ -138,12 +138,23 @@ def _staff_on(ticket: Ticket) -> list[User]:
     return _group_staff(ticket.group)
 
 
-def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
-    """Return who hears about ``event``, and as what (the actor is left out later)."""
+def recipients(
+    session: Session, event: TicketEvent, admins: Callable[[], list[User]] | None = None
+) -> list[tuple[User, Kind]]:
+    """Return who hears about ``event``, and as what (the actor is left out later);
+    ``admins`` returns the active admins (read once per plan, not once per event)."""
     ticket = event.ticket
+    kind = event.kind
+    if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
+        # The assignee and the whole group, each once.
+        staff = [ticket.assignee] if ticket.assignee is not None else []
+        staff += [m for m in _group_staff(ticket.group) if m is not ticket.assignee]
+        if ticket.priority in ADMIN_PRIORITIES:
+            staff += admins() if admins is not None else _admins(session)
+        told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
+        return [(user, told) for user in staff]
     requester = ticket.requester
     by_requester = event.actor_id is not None and event.actor_user is requester
-    kind = event.kind
     if kind is EventKind.CREATED:
         return [(requester, Kind.RECEIVED)]
     if kind is EventKind.FIELD_CHANGED and event.field == "group" and event.new_value is not None:
@@ -158,14 +169,6 @@ def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
         return [(user, Kind.USER_REPLIED) for user in _staff_on(ticket)]
     if kind is EventKind.REMINDER_SENT:
         return [(requester, Kind.REMINDER)]
-    if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
-        # The assignee and the whole group, each once.
-        staff = [ticket.assignee] if ticket.assignee is not None else []
-        staff += [m for m in _group_staff(ticket.group) if m is not ticket.assignee]
-        if ticket.priority in ADMIN_PRIORITIES:
-            staff += _admins(session)
-        told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
-        return [(user, told) for user in staff]
     if event.field == "status" and not event.internal:
         told_as = {
             Status.WAITING.value: Kind.WAITING,
@@ -177,36 +180,57 @@ def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
     return []
 
 
-def plan(session: Session, events: Iterable[TicketEvent]) -> list[Notification]:
-    """Create the notifications that ``events`` call for: per person and ticket, the one
-    that matters most; none to the person who acted, except the requester's receipt."""
+def plan(session: Session, events: Iterable[TicketEvent]) -> int:
+    """Write the notifications that ``events`` (flushed, so they have ids) call for: per
+    person and ticket, the one that matters most; none to the person who acted, except
+    the requester's receipt. Return how many wait for the mail job.
+
+    They are inserted in one statement: a sweep's alerts call for thousands."""
+    admins: list[User] | None = None
+
+    def active_admins() -> list[User]:
+        nonlocal admins
+        if admins is None:
+            admins = _admins(session)
+        return admins
+
+    rank = {kind: position for position, kind in enumerate(PRECEDENCE)}
     chosen: dict[tuple[int, int], tuple[Kind, User, TicketEvent]] = {}
-    for happened in events:
-        for user, kind in recipients(session, happened):
-            if user.id == happened.actor_id and kind is not Kind.RECEIVED:
-                continue
-            if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
-                continue
-            key = (user.id, happened.ticket.id)
-            held = chosen.get(key)
-            if held is None or PRECEDENCE.index(kind) < PRECEDENCE.index(held[0]):
-                chosen[key] = (kind, user, happened)
+    with session.no_autoflush:
+        for happened in events:
+            for user, kind in recipients(session, happened, active_admins):
+                if user.id == happened.actor_id and kind is not Kind.RECEIVED:
+                    continue
+                if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
+                    continue
+                key = (user.id, happened.ticket_id)
+                held = chosen.get(key)
+                if held is None or rank[kind] < rank[held[0]]:
+                    chosen[key] = (kind, user, happened)
+    if not chosen:
+        return 0
     now = utcnow()
-    created = []
+    rows = []
     for kind, user, happened in chosen.values():
         mail = wants_mail(user, kind)
-        notification = Notification(
-            user=user,
-            ticket=happened.ticket,
-            event=happened,
-            kind=kind,
-            created_at=now,
-            mail_status=MailStatus.PENDING if mail else MailStatus.NONE,
-            next_attempt_at=now if mail else None,
+        rows.append(
+            {
+                "user_id": user.id,
+                "ticket_id": happened.ticket_id,
+                "event_id": happened.id,
+                "kind": kind,
+                "created_at": now,
+                "read_at": None,
+                "mail_status": MailStatus.PENDING if mail else MailStatus.NONE,
+                "attempts": 0,
+                "next_attempt_at": now if mail else None,
+                "last_error": "",
+                "message_id": "",
+                "sent_at": None,
+            }
         )
-        session.add(notification)
-        created.append(notification)
-    return created
+    session.execute(insert(Notification), rows)
+    return sum(row["mail_status"] is MailStatus.PENDING for row in rows)
 
 
 def unread_count(session: Session, user: User) -> int:
