@@ -383,6 +383,7 @@ def _mail_in_maildir(ctx: Context, maildir: Path, settings: Any) -> None:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from portal.jobs import jobs_of
     from portal.tickets import mail_in as intake
 
     def report(name: str, outcome: intake.Outcome) -> None:
@@ -403,7 +404,11 @@ def _mail_in_maildir(ctx: Context, maildir: Path, settings: Any) -> None:
         try:
             with ctx.app.app_context():
                 run = intake.receive_maildir(
-                    ctx.app.extensions["solveloop.write_sessions"], maildir, settings, report
+                    ctx.app.extensions["solveloop.write_sessions"],
+                    maildir,
+                    settings,
+                    report,
+                    poke_mail=jobs_of(ctx.app).poke_mail,
                 )
         except intake.MaildirMissing as exc:
             click.echo(f"refused: {exc}", err=True)

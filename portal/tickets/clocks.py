@@ -10,19 +10,55 @@ tickets that are due a warning or a breach.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.admin import settings
-from portal.tickets.models import EventKind, Status, Ticket, TicketEvent
+from portal.tickets.models import EventKind, Status, Ticket
 from portal.tickets.sla import Calendar, NoWorkingTime, Pause, due, elapsed
 
 # A clock that has used this share of its target is at risk and gets a warning.
 WARNING_SHARE = 0.75
 RUNNING = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING)
+
+
+class RecordedEvent(Protocol):
+    """What the clocks read of a ticket event (a ``TicketEvent``, or a row of one)."""
+
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def old_value(self) -> Any: ...
+    @property
+    def new_value(self) -> Any: ...
+    @property
+    def detail(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class Clocked(Protocol):
+    """What the clocks read of a ticket (a ``Ticket``, or the sweep's row of one)."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def events(self) -> Sequence[RecordedEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +107,7 @@ class Clock:
         return self.used > self.target
 
 
-def waiting_pauses(ticket: Ticket) -> list[Pause]:
+def waiting_pauses(ticket: Clocked) -> list[Pause]:
     """Return the spans the ticket waited on the user, the last one open if it still does."""
     pauses: list[Pause] = []
     began: datetime | None = None
@@ -89,7 +125,7 @@ def waiting_pauses(ticket: Ticket) -> list[Pause]:
 
 
 def ticket_clocks(
-    session: Session, ticket: Ticket, now: datetime, rules: Rules | None = None
+    session: Session, ticket: Clocked, now: datetime, rules: Rules | None = None
 ) -> dict[str, Clock]:
     """Return the ticket's 'response' and 'resolution' clocks as of ``now`` (under
     ``rules``, read from the settings when not given)."""
@@ -115,20 +151,20 @@ def ticket_clocks(
     return clocks
 
 
-def running(ticket: Ticket, clocks: dict[str, Clock]) -> dict[str, Clock]:
+def running(ticket: Clocked, clocks: dict[str, Clock]) -> dict[str, Clock]:
     """Return the clocks still running: not met, not paused, on an open ticket."""
     if ticket.status not in RUNNING:
         return {}
     return {n: c for n, c in clocks.items() if c.met_at is None and c.due_at is not None}
 
 
-def last_reopen(ticket: Ticket) -> datetime | None:
+def last_reopen(ticket: Clocked) -> datetime | None:
     """Return when the requester last reopened the ticket (None: never)."""
     reopened = [e.created_at for e in ticket.events if e.kind is EventKind.USER_REOPENED]
     return reopened[-1] if reopened else None
 
 
-def alerted(ticket: Ticket, kind: EventKind, clock: str) -> bool:
+def alerted(ticket: Clocked, kind: EventKind, clock: str) -> bool:
     """Return whether ``kind`` (warning or breach) is recorded for ``clock``; a reopen
     restarts the resolution clock, so only its alerts since then count."""
     since = last_reopen(ticket) if clock == "resolution" else None
@@ -141,7 +177,7 @@ def alerted(ticket: Ticket, kind: EventKind, clock: str) -> bool:
 
 
 def running_clocks(
-    session: Session, ticket: Ticket, now: datetime, rules: Rules | None = None
+    session: Session, ticket: Clocked, now: datetime, rules: Rules | None = None
 ) -> dict[str, Clock]:
     """Return the ticket's running clocks as of ``now`` (none when the calendar has no
     working time)."""
@@ -151,17 +187,11 @@ def running_clocks(
         return {}
 
 
-def store_deadlines(
-    session: Session,
-    ticket: Ticket,
-    now: datetime,
-    rules: Rules | None = None,
-    clocks: dict[str, Clock] | None = None,
-) -> None:
-    """Store the ticket's next deadline, its at-risk time and the sweep's next look
-    (from its running ``clocks`` when the caller has them)."""
-    if clocks is None:
-        clocks = running_clocks(session, ticket, now, rules)
+def deadlines(
+    ticket: Clocked, clocks: dict[str, Clock]
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """Return what to store from the ticket's running ``clocks``: the next deadline, when
+    it turns at risk, and when the sweep must look next (each None when nothing runs)."""
     checks = []
     for name, clock in clocks.items():
         if not alerted(ticket, EventKind.SLA_WARNING, name) and not alerted(
@@ -171,16 +201,19 @@ def store_deadlines(
         elif not alerted(ticket, EventKind.SLA_BREACH, name):
             checks.append(clock.due_at)
     nearest = min(clocks.values(), key=lambda c: c.due_at) if clocks else None  # type: ignore[arg-type,return-value]
-    ticket.sla_due_at = nearest.due_at if nearest else None
-    ticket.sla_warn_at = nearest.warn_at if nearest else None
-    ticket.sla_check_at = min((c for c in checks if c is not None), default=None)
+    return (
+        nearest.due_at if nearest else None,
+        nearest.warn_at if nearest else None,
+        min((c for c in checks if c is not None), default=None),
+    )
 
 
-def deadlines_stored(session: Session) -> set[TicketEvent]:
-    """Return the set in which a caller that stored a ticket's deadlines after adding
-    events names those events, so the commit does not compute the same again."""
-    stored: set[TicketEvent] = session.info.setdefault("deadlines_stored", set())
-    return stored
+def store_deadlines(
+    session: Session, ticket: Ticket, now: datetime, rules: Rules | None = None
+) -> None:
+    """Store the ticket's next deadline, its at-risk time and the sweep's next look."""
+    clocks = running_clocks(session, ticket, now, rules)
+    ticket.sla_due_at, ticket.sla_warn_at, ticket.sla_check_at = deadlines(ticket, clocks)
 
 
 def refresh_open(session: Session, now: datetime) -> int:

@@ -1,8 +1,5 @@
 """What every commit that adds ticket events also does, in the same transaction: store
-the tickets' service-level deadlines and plan the notifications the events call for.
-
-A caller that already stored a ticket's deadlines after its events (the sweep) names
-those events in ``clocks.deadlines_stored``, and they are not computed again."""
+the tickets' service-level deadlines and plan the notifications the events call for."""
 
 from __future__ import annotations
 
@@ -31,6 +28,10 @@ TEXT_CHANGING = frozenset(
     }
 )
 
+# A list in ``session.info`` under this key collects "there is mail to send" instead of
+# asking the mail job after each commit (mail intake filing a Maildir asks once at the end).
+HELD_MAIL = "held_mail"
+
 
 def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
     """Hook ``factory``'s sessions: before each commit, store the deadlines and the search
@@ -47,11 +48,10 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
     def _before_commit(session: Session) -> None:
         session.flush()
         added: list[TicketEvent] = session.info.pop("ticket_events", [])
-        stored: set[TicketEvent] = session.info.pop("deadlines_stored", set())
         if not added:
             return
         now = utcnow()
-        changed = {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL and e not in stored}
+        changed = {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}
         if changed:
             rules = Rules.read(session)
             with session.no_autoflush:
@@ -64,10 +64,13 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
         if session.info.pop("mail", False) and on_mail is not None:
-            on_mail()
+            held = session.info.get(HELD_MAIL)
+            if held is not None:  # the caller asks once for a whole batch of commits
+                held.append(True)
+            else:
+                on_mail()
 
     @event.listens_for(factory, "after_soft_rollback")
     def _forget(session: Session, _previous: Any) -> None:
         session.info.pop("ticket_events", None)
-        session.info.pop("deadlines_stored", None)
         session.info.pop("mail", None)

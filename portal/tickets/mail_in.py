@@ -54,6 +54,7 @@ from portal.auth.contacts import create_contact
 from portal.auth.models import User
 from portal.text import clean_text
 from portal.tickets import attachments, service
+from portal.tickets.commits import HELD_MAIL
 from portal.tickets.forms import MAX_TEXT
 from portal.tickets.models import Actor, Channel, IncomingMail, Status, Ticket, TicketEvent
 from portal.tickets.threading import referenced_ids, signed_ticket, tagged_ticket, ticket_for
@@ -849,11 +850,30 @@ def receive_maildir(
     directory: Path,
     config: MailConfig,
     report: Callable[[str, Outcome], None] | None = None,
+    poke_mail: Callable[[], None] | None = None,
 ) -> MaildirRun:
     """File every waiting message of a Maildir, each in its own transaction, marking each
     done only after its commit. A database error stops the pass (it propagates: the rest
-    waits for the next run); any other failure keeps that message for the next run."""
+    waits for the next run); any other failure keeps that message for the next run. The
+    mail job is asked once, at the end (``poke_mail``), not after every message."""
     run = MaildirRun()
+    held: list[bool] = []
+    try:
+        _file_waiting(sessions, directory, config, report, run, held)
+    finally:
+        if held and poke_mail is not None:
+            poke_mail()
+    return run
+
+
+def _file_waiting(
+    sessions: Callable[[], Session],
+    directory: Path,
+    config: MailConfig,
+    report: Callable[[str, Outcome], None] | None,
+    run: MaildirRun,
+    held: list[bool],
+) -> None:
     for message in waiting_messages(directory):
         try:
             raw = message.path.read_bytes()
@@ -861,6 +881,7 @@ def receive_maildir(
             continue
         try:
             with sessions() as session:
+                session.info[HELD_MAIL] = held
                 outcome = receive(session, raw, config)
         except SQLAlchemyError:
             raise
@@ -871,4 +892,3 @@ def receive_maildir(
         run.actions[outcome.action] = run.actions.get(outcome.action, 0) + 1
         if report is not None:
             report(message.name, outcome)
-    return run

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -126,7 +128,8 @@ def _group_staff(group: SupportGroup | None) -> list[User]:
     return [member for member in group.members if member.active and member.is_staff]
 
 
-def _admins(session: Session) -> list[User]:
+def active_admins(session: Session) -> list[User]:
+    """Return the active admins, by id."""
     query = select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
     return list(session.scalars(query))
 
@@ -138,6 +141,24 @@ def _staff_on(ticket: Ticket) -> list[User]:
     return _group_staff(ticket.group)
 
 
+ALERTS = {EventKind.SLA_WARNING: Kind.SLA_WARNING, EventKind.SLA_BREACH: Kind.SLA_BREACH}
+
+
+def alert_recipients(
+    assignee: User | None,
+    group: SupportGroup | None,
+    priority: str,
+    admins: Callable[[], list[User]],
+) -> list[User]:
+    """Return who hears of a service-level warning or breach: the assignee and the whole
+    group, each once, and for P1/P2 every admin."""
+    staff = [assignee] if assignee is not None else []
+    staff += [m for m in _group_staff(group) if m is not assignee]
+    if priority in ADMIN_PRIORITIES:
+        staff += admins()
+    return staff
+
+
 def recipients(
     session: Session, event: TicketEvent, admins: Callable[[], list[User]] | None = None
 ) -> list[tuple[User, Kind]]:
@@ -146,13 +167,13 @@ def recipients(
     ticket = event.ticket
     kind = event.kind
     if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
-        # The assignee and the whole group, each once.
-        staff = [ticket.assignee] if ticket.assignee is not None else []
-        staff += [m for m in _group_staff(ticket.group) if m is not ticket.assignee]
-        if ticket.priority in ADMIN_PRIORITIES:
-            staff += admins() if admins is not None else _admins(session)
-        told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
-        return [(user, told) for user in staff]
+        staff = alert_recipients(
+            ticket.assignee,
+            ticket.group,
+            ticket.priority,
+            admins or partial(active_admins, session),
+        )
+        return [(user, ALERTS[kind]) for user in staff]
     requester = ticket.requester
     by_requester = event.actor_id is not None and event.actor_user is requester
     if kind is EventKind.CREATED:
@@ -188,17 +209,17 @@ def plan(session: Session, events: Iterable[TicketEvent]) -> int:
     They are inserted in one statement: a sweep's alerts call for thousands."""
     admins: list[User] | None = None
 
-    def active_admins() -> list[User]:
+    def admins_once() -> list[User]:
         nonlocal admins
         if admins is None:
-            admins = _admins(session)
+            admins = active_admins(session)
         return admins
 
     rank = {kind: position for position, kind in enumerate(PRECEDENCE)}
     chosen: dict[tuple[int, int], tuple[Kind, User, TicketEvent]] = {}
     with session.no_autoflush:
         for happened in events:
-            for user, kind in recipients(session, happened, active_admins):
+            for user, kind in recipients(session, happened, admins_once):
                 if user.id == happened.actor_id and kind is not Kind.RECEIVED:
                     continue
                 if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
@@ -207,29 +228,39 @@ def plan(session: Session, events: Iterable[TicketEvent]) -> int:
                 held = chosen.get(key)
                 if held is None or rank[kind] < rank[held[0]]:
                     chosen[key] = (kind, user, happened)
-    if not chosen:
-        return 0
     now = utcnow()
-    rows = []
-    for kind, user, happened in chosen.values():
-        mail = wants_mail(user, kind)
-        rows.append(
-            {
-                "user_id": user.id,
-                "ticket_id": happened.ticket_id,
-                "event_id": happened.id,
-                "kind": kind,
-                "created_at": now,
-                "read_at": None,
-                "mail_status": MailStatus.PENDING if mail else MailStatus.NONE,
-                "attempts": 0,
-                "next_attempt_at": now if mail else None,
-                "last_error": "",
-                "message_id": "",
-                "sent_at": None,
-            }
-        )
-    session.execute(insert(Notification), rows)
+    return write(
+        session,
+        [notification_row(user, kind, e.ticket_id, e.id, now) for kind, user, e in chosen.values()],
+    )
+
+
+def notification_row(
+    user: User, kind: Kind, ticket_id: int, event_id: int, now: datetime
+) -> dict[str, Any]:
+    """Return the ``notifications`` row telling ``user`` of an event as ``kind``."""
+    mail = wants_mail(user, kind)
+    return {
+        "user_id": user.id,
+        "ticket_id": ticket_id,
+        "event_id": event_id,
+        "kind": kind,
+        "created_at": now,
+        "read_at": None,
+        "mail_status": MailStatus.PENDING if mail else MailStatus.NONE,
+        "attempts": 0,
+        "next_attempt_at": now if mail else None,
+        "last_error": "",
+        "message_id": "",
+        "sent_at": None,
+    }
+
+
+def write(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert notification rows in one statement; return how many wait for the mail job."""
+    if not rows:
+        return 0
+    session.execute(insert(Notification.__table__), rows)
     return sum(row["mail_status"] is MailStatus.PENDING for row in rows)
 
 
