@@ -112,7 +112,8 @@ def test_each_waiting_message_is_filed_once_and_marked_done(mail_in, db, maildir
     deliver(maildir, "1765075300.M4P10.mx", (MAIL / "auto-reply.eml").read_bytes())
     deliver(maildir, "1765075400.M5P10.mx", (MAIL / "not-a-mail.eml").read_bytes())
     # Already filed by an earlier run.
-    deliver(maildir, "1765000000.M0P10.mx", variant("new-english.eml", Message_ID="<old@x>"), "cur", ":2,S")
+    filed = variant("new-english.eml", Message_ID="<old@x>")
+    deliver(maildir, "1765000000.M0P10.mx", filed, "cur", ":2,S")
 
     result = mail_in("--maildir", str(maildir))
 
@@ -130,7 +131,7 @@ def test_each_waiting_message_is_filed_once_and_marked_done(mail_in, db, maildir
     }
     fresh(db)
     tickets = db.scalars(select(Ticket).order_by(Ticket.id)).all()
-    assert [t.subject for t in tickets][0] == "VPN error 809 when working from home"
+    assert tickets[0].subject == "VPN error 809 when working from home"
     assert len(tickets) == 2
     replies = db.scalars(
         select(TicketEvent).where(TicketEvent.kind == EventKind.REPLY, TicketEvent.ticket_id == 1)
@@ -235,7 +236,7 @@ def test_killing_the_command_mid_run_loses_and_duplicates_nothing(
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
-        out, err = process.communicate(timeout=120)
+        _out, err = process.communicate(timeout=120)
         if process.returncode == 0 and not list((maildir / "new").iterdir()):
             break
     assert kills >= 1
@@ -252,3 +253,16 @@ def test_killing_the_command_mid_run_loses_and_duplicates_nothing(
     assert sorted(e.detail["message_id"] for e in replies) == sorted(
         f"<reply-{n}@corp.example.com>" for n in range(count) if n % 3 == 2
     )
+
+
+def test_a_run_asks_the_mail_job_once_for_all_its_messages(mail_in, tmp_path, maildir):
+    from huey import SqliteHuey
+
+    for n in range(3):
+        data = variant("new-english.eml", Message_ID=f"<ask-{n}@corp.example.com>")
+        deliver(maildir, f"{1765072682 + n}.M{n}P10.mx", data)
+
+    assert mail_in("--maildir", str(maildir)).exit_code == 0
+
+    queue = SqliteHuey("solveloop", filename=str(tmp_path / "mail-instance" / "jobs.sqlite"))
+    assert queue.pending_count() == 1  # three receipts to send, one job to send them
