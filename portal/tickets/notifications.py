@@ -122,7 +122,8 @@ def wants_mail(user: User, kind: Kind) -> bool:
     return kind in REQUIRED or kind.value not in (user.mail_off or [])
 
 
-def _group_staff(group: SupportGroup | None) -> list[User]:
+def group_staff(group: SupportGroup | None) -> list[User]:
+    """Return the group's active staff members."""
     if group is None:
         return []
     return [member for member in group.members if member.active and member.is_staff]
@@ -138,7 +139,7 @@ def _staff_on(ticket: Ticket) -> list[User]:
     """The assignee, or the whole group while no one is assigned."""
     if ticket.assignee is not None:
         return [ticket.assignee]
-    return _group_staff(ticket.group)
+    return group_staff(ticket.group)
 
 
 ALERTS = {EventKind.SLA_WARNING: Kind.SLA_WARNING, EventKind.SLA_BREACH: Kind.SLA_BREACH}
@@ -146,14 +147,14 @@ ALERTS = {EventKind.SLA_WARNING: Kind.SLA_WARNING, EventKind.SLA_BREACH: Kind.SL
 
 def alert_recipients(
     assignee: User | None,
-    group: SupportGroup | None,
+    members: list[User],
     priority: str,
     admins: Callable[[], list[User]],
 ) -> list[User]:
     """Return who hears of a service-level warning or breach: the assignee and the whole
-    group, each once, and for P1/P2 every admin."""
+    group (its active staff, ``members``), each once, and for P1/P2 every admin."""
     staff = [assignee] if assignee is not None else []
-    staff += [m for m in _group_staff(group) if m is not assignee]
+    staff += [m for m in members if m is not assignee]
     if priority in ADMIN_PRIORITIES:
         staff += admins()
     return staff
@@ -169,7 +170,7 @@ def recipients(
     if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
         staff = alert_recipients(
             ticket.assignee,
-            ticket.group,
+            group_staff(ticket.group),
             ticket.priority,
             admins or partial(active_admins, session),
         )
@@ -179,7 +180,7 @@ def recipients(
     if kind is EventKind.CREATED:
         return [(requester, Kind.RECEIVED)]
     if kind is EventKind.FIELD_CHANGED and event.field == "group" and event.new_value is not None:
-        return [(member, Kind.NEW_IN_GROUP) for member in _group_staff(ticket.group)]
+        return [(member, Kind.NEW_IN_GROUP) for member in group_staff(ticket.group)]
     if kind is EventKind.FIELD_CHANGED and event.field == "assignee" and ticket.assignee:
         return [(ticket.assignee, Kind.ASSIGNED)]
     if kind is EventKind.REPLY:
@@ -236,10 +237,17 @@ def plan(session: Session, events: Iterable[TicketEvent]) -> int:
 
 
 def notification_row(
-    user: User, kind: Kind, ticket_id: int, event_id: int, now: datetime
+    user: User,
+    kind: Kind,
+    ticket_id: int,
+    event_id: int,
+    now: datetime,
+    mail: bool | None = None,
 ) -> dict[str, Any]:
-    """Return the ``notifications`` row telling ``user`` of an event as ``kind``."""
-    mail = wants_mail(user, kind)
+    """Return the ``notifications`` row telling ``user`` of an event as ``kind``
+    (``mail``: whether it goes by mail too, when the caller already knows)."""
+    if mail is None:
+        mail = wants_mail(user, kind)
     return {
         "user_id": user.id,
         "ticket_id": ticket_id,

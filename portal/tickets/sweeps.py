@@ -178,8 +178,8 @@ def _write_alerts(
             for ticket, kind, detail in alerts
         ],
     ).all()
-    groups = {
-        group.id: group
+    staff_of = {
+        group.id: notifications.group_staff(group)
         for group in session.scalars(
             select(SupportGroup).options(selectinload(SupportGroup.members))
         )
@@ -196,15 +196,21 @@ def _write_alerts(
     chosen: dict[tuple[int, int], tuple[notifications.Kind, User, int]] = {}
     for (ticket, kind, _detail), event_id in zip(alerts, ids, strict=True):
         assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
-        group = groups.get(ticket.group_id) if ticket.group_id else None
+        staff = staff_of.get(ticket.group_id, []) if ticket.group_id else []
         told = notifications.ALERTS[kind]
-        for user in notifications.alert_recipients(assignee, group, ticket.priority, admins_once):
+        for user in notifications.alert_recipients(assignee, staff, ticket.priority, admins_once):
             key = (user.id, ticket.id)
             held = chosen.get(key)
             if held is None or rank[told] < rank[held[0]]:
                 chosen[key] = (told, user, event_id)
+    mails = {
+        (user.id, told): notifications.wants_mail(user, told)
+        for told, user, _event_id in chosen.values()
+    }
     rows = [
-        notifications.notification_row(user, told, ticket_id, event_id, recorded)
+        notifications.notification_row(
+            user, told, ticket_id, event_id, recorded, mails[user.id, told]
+        )
         for (_user_id, ticket_id), (told, user, event_id) in chosen.items()
     ]
     if notifications.write(session, rows):
