@@ -203,10 +203,10 @@ def _write_alerts(
             held = chosen.get(key)
             if held is None or rank[told] < rank[held[0]]:
                 chosen[key] = (told, user, event_id)
-    mails = {
-        (user.id, told): notifications.wants_mail(user, told)
-        for told, user, _event_id in chosen.values()
-    }
+    mails: dict[tuple[int, notifications.Kind], bool] = {}
+    for told, user, _event_id in chosen.values():
+        if (user.id, told) not in mails:
+            mails[user.id, told] = notifications.wants_mail(user, told)
     rows = [
         notifications.notification_row(
             user, told, ticket_id, event_id, recorded, mails[user.id, told]
