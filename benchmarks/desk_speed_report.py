@@ -55,12 +55,13 @@ def _verdict(value: float, target: float, smaller: bool) -> str:
 
 
 def _row(label: str, value: float, unit: str, target: float | None, smaller: bool) -> str:
-    shown = f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+    shown = f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.1f}"
+    unit = f" {unit}" if unit else ""
     if target is None:
-        return f"| {label} | {shown} {unit} | – |"
+        return f"| {label} | {shown}{unit} | – |"
     sign = "≤" if smaller else "≥"
     verdict = _verdict(value, target, smaller)
-    return f"| {label} | {shown} {unit} | {sign} {target:g} {unit}: {verdict} |"
+    return f"| {label} | {shown}{unit} | {sign} {target:g}{unit}: {verdict} |"
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -91,7 +92,8 @@ def render() -> str:
         for label, key in (
             (f"SLA sweep, steady state, {open_tickets:,} open tickets", "steady_ms"),
             (
-                f"SLA sweep, {share:.0%} of {open_tickets:,} open tickets cross a threshold",
+                f"SLA sweep, {sweep['crossing_tickets']:,} of {open_tickets:,} open tickets"
+                f" ({share:.0%}) cross a threshold",
                 "crossing_ms",
             ),
         ):
