@@ -8,6 +8,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -309,13 +310,24 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
 
 @main.command("mail-in")
 @click.argument("source", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="File every waiting message of this Maildir (new/ and cur/ without the S flag), "
+    "each in its own transaction, then mark it seen (moved to cur/ with the S flag).",
+)
 @pass_context
-def mail_in(ctx: Context, source: str | None) -> None:
-    """File one e-mail (on stdin, or the file SOURCE) as a new ticket or a reply.
+def mail_in(ctx: Context, source: str | None, maildir: Path | None) -> None:
+    """File one e-mail (on stdin, or the file SOURCE) as a new ticket or a reply, or every
+    waiting message of a Maildir.
 
     For an MTA alias. Exit status: 0 accepted or ignored (duplicates, auto-replies,
     bounces), 65 not a mail it can read, 66 SOURCE missing, 77 refused by the sender
-    policy, 75 the database is unavailable (the MTA tries again later).
+    policy, 75 the database is unavailable (the MTA tries again later). With --maildir:
+    0 when every message was filed (refused ones included, see the lines printed), 75
+    when some are kept for the next run, 66 when DIR is not a Maildir, 0 without doing
+    anything when another run holds the folder.
     """
     from datetime import timedelta
 
@@ -324,21 +336,14 @@ def mail_in(ctx: Context, source: str | None) -> None:
     from portal.tickets import attachments
     from portal.tickets import mail_in as intake
 
+    if maildir is not None and source is not None:
+        raise click.UsageError("give either SOURCE or --maildir, not both")
     try:
         config = ctx.app.config
         limit = int(config["MAIL_IN_MAX_BYTES"])
     except Exception as exc:  # a broken instance folder or config: keep the message queued
         click.echo(f"deferred: cannot start: {type(exc).__name__}: {str(exc)[:200]}", err=True)
         sys.exit(intake.EX_TEMPFAIL)
-    try:
-        if source is None or source == "-":
-            raw = sys.stdin.buffer.read(limit + 1)
-        else:
-            with open(source, "rb") as handle:
-                raw = handle.read(limit + 1)
-    except OSError as exc:
-        click.echo(f"refused: cannot read {source}: {exc.strerror}", err=True)
-        sys.exit(intake.EX_NOINPUT)
     settings = intake.MailConfig(
         secret=str(config["SECRET_KEY"]),
         max_bytes=limit,
@@ -348,6 +353,18 @@ def mail_in(ctx: Context, source: str | None) -> None:
         store=attachments.Store(config["ATTACHMENTS_PATH"]),
         attachment_rules=attachments.Rules.from_config(config),
     )
+    if maildir is not None:
+        _mail_in_maildir(ctx, maildir, settings)
+        return
+    try:
+        if source is None or source == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(source, "rb") as handle:
+                raw = handle.read(limit + 1)
+    except OSError as exc:
+        click.echo(f"refused: cannot read {source}: {exc.strerror}", err=True)
+        sys.exit(intake.EX_NOINPUT)
     try:
         with ctx.app.app_context(), ctx.app.extensions["solveloop.write_sessions"]() as session:
             outcome = intake.receive(session, raw, settings)
@@ -359,6 +376,56 @@ def mail_in(ctx: Context, source: str | None) -> None:
         sys.exit(intake.EX_TEMPFAIL)
     click.echo(outcome.message, err=outcome.status != intake.EX_OK)
     sys.exit(outcome.status)
+
+
+def _mail_in_maildir(ctx: Context, maildir: Path, settings: Any) -> None:
+    """File a Maildir's waiting messages; one run at a time holds ``maildir/.solveloop.lock``."""
+    import fcntl
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.jobs import jobs_of
+    from portal.tickets import mail_in as intake
+
+    def report(name: str, outcome: intake.Outcome) -> None:
+        if outcome.status != intake.EX_OK:
+            click.echo(f"{name}: {outcome.message}", err=True)
+
+    try:
+        lock = open(maildir / ".solveloop.lock", "a")  # noqa: SIM115 - held for the whole run
+    except OSError as exc:
+        click.echo(f"refused: cannot open the Maildir {maildir}: {exc.strerror}", err=True)
+        sys.exit(intake.EX_NOINPUT)
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            click.echo(f"maildir: another mail-in run is filing {maildir}; nothing done")
+            return
+        try:
+            with ctx.app.app_context():
+                run = intake.receive_maildir(
+                    ctx.app.extensions["solveloop.write_sessions"],
+                    maildir,
+                    settings,
+                    report,
+                    poke_mail=jobs_of(ctx.app).poke_mail,
+                )
+        except intake.MaildirMissing as exc:
+            click.echo(f"refused: {exc}", err=True)
+            sys.exit(intake.EX_NOINPUT)
+        except SQLAlchemyError as exc:
+            click.echo(
+                f"deferred: the database is unavailable ({type(exc).__name__});"
+                " the waiting messages stay for the next run",
+                err=True,
+            )
+            sys.exit(intake.EX_TEMPFAIL)
+    for line in run.deferred:
+        click.echo(f"deferred: {line}", err=True)
+    click.echo(run.summary())
+    if run.deferred:
+        sys.exit(intake.EX_TEMPFAIL)
 
 
 PUBLIC_SETS = ("stackfaq", "bq")

@@ -10,9 +10,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from articles.models import utcnow
-from portal.tickets.clocks import store_deadlines
+from portal.tickets.clocks import Rules, store_deadlines
 from portal.tickets.models import EventKind, TicketEvent
-from portal.tickets.notifications import MailStatus, plan
+from portal.tickets.notifications import plan
 from portal.tickets.text_search import refresh as refresh_terms
 
 # Events that change nothing a clock reads.
@@ -27,6 +27,10 @@ TEXT_CHANGING = frozenset(
         EventKind.NOTE,
     }
 )
+
+# A list in ``session.info`` under this key collects "there is mail to send" instead of
+# asking the mail job after each commit (mail intake filing a Maildir asks once at the end).
+HELD_MAIL = "held_mail"
 
 
 def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = None) -> None:
@@ -47,16 +51,24 @@ def watch(factory: sessionmaker[Session], on_mail: Callable[[], None] | None = N
         if not added:
             return
         now = utcnow()
-        for ticket in {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}:
-            store_deadlines(session, ticket, now)
+        changed = {e.ticket for e in added if e.kind not in CLOCK_NEUTRAL}
+        if changed:
+            rules = Rules.read(session)
+            with session.no_autoflush:
+                for ticket in changed:
+                    store_deadlines(session, ticket, now, rules)
         refresh_terms(session, {e.ticket for e in added if e.kind in TEXT_CHANGING})
-        if any(n.mail_status is MailStatus.PENDING for n in plan(session, added)):
+        if plan(session, added):
             session.info["mail"] = True
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
         if session.info.pop("mail", False) and on_mail is not None:
-            on_mail()
+            held = session.info.get(HELD_MAIL)
+            if held is not None:  # the caller asks once for a whole batch of commits
+                held.append(True)
+            else:
+                on_mail()
 
     @event.listens_for(factory, "after_soft_rollback")
     def _forget(session: Session, _previous: Any) -> None:

@@ -27,8 +27,11 @@ so the MTA keeps the message and tries again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
@@ -36,12 +39,13 @@ from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 from inscriptis import get_text
 from mailparser_reply import EmailReplyParser
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from articles.models import utcnow
@@ -50,6 +54,7 @@ from portal.auth.contacts import create_contact
 from portal.auth.models import User
 from portal.text import clean_text
 from portal.tickets import attachments, service
+from portal.tickets.commits import HELD_MAIL
 from portal.tickets.forms import MAX_TEXT
 from portal.tickets.models import Actor, Channel, IncomingMail, Status, Ticket, TicketEvent
 from portal.tickets.threading import referenced_ids, signed_ticket, tagged_ticket, ticket_for
@@ -764,3 +769,126 @@ def receive(session: Session, raw: bytes, config: MailConfig) -> Outcome:
         session.rollback()
         return Outcome(EX_OK, "duplicate", f"duplicate: {parsed.message_id} was already received")
     return outcome
+
+
+# Maildir (https://cr.yp.to/proto/maildir.html): a delivery agent writes each message to
+# tmp/ and renames it into new/; a reader moves it to cur/ with an info suffix of flags.
+# A message this command has filed is renamed to cur/ with the S (seen) flag, one atomic
+# rename after its transaction committed; one it cannot read at all also gets F (flagged)
+# for an admin to look at. A kill between the commit and the rename leaves the message
+# where it was, and the next run finds its Message-ID already received. The standard
+# library's ``mailbox.Maildir`` reads flags only by parsing each message and marks one
+# only by writing it out again (``get_flags`` and ``set_flags`` come with Python 3.13),
+# which could change the bytes a message without a Message-ID is known by: hence a scan.
+MAILDIR_INFO = ":2,"
+DONE_FLAG = "S"
+UNREADABLE_FLAG = "F"
+
+
+class MaildirMissing(ValueError):
+    """The folder is not a Maildir (it lacks new/ or cur/)."""
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A message in a Maildir that intake has not filed yet."""
+
+    path: Path
+    name: str  # the unique name, without the info suffix
+    flags: str
+
+
+def waiting_messages(directory: Path) -> list[WaitingMessage]:
+    """Return the messages in new/ and cur/ without the done flag, oldest name first
+    (delivery agents start the unique name with the delivery time)."""
+    for sub in ("new", "cur", "tmp"):
+        if not (directory / sub).is_dir():
+            raise MaildirMissing(f"{directory} is not a Maildir: it has no {sub}/ folder")
+    waiting = []
+    for sub in ("new", "cur"):
+        for entry in os.scandir(directory / sub):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            name, _, flags = entry.name.partition(MAILDIR_INFO)
+            if sub == "cur" and DONE_FLAG in flags:
+                continue
+            waiting.append(WaitingMessage(Path(entry.path), name, flags if sub == "cur" else ""))
+    return sorted(waiting, key=lambda m: m.name)
+
+
+def mark_done(directory: Path, message: WaitingMessage, unreadable: bool = False) -> None:
+    """Move a filed message to cur/ with the done flag (and F when it was unreadable)."""
+    flags = set(message.flags) | {DONE_FLAG} | ({UNREADABLE_FLAG} if unreadable else set())
+    target = directory / "cur" / f"{message.name}{MAILDIR_INFO}{''.join(sorted(flags))}"
+    with contextlib.suppress(FileNotFoundError):  # a parallel run filed and moved it first
+        os.rename(message.path, target)
+
+
+@dataclass
+class MaildirRun:
+    """What one pass over a Maildir did: outcomes by action, and the messages kept."""
+
+    actions: dict[str, int] = field(default_factory=dict)
+    deferred: list[str] = field(default_factory=list)  # "name: reason", kept for retry
+
+    @property
+    def total(self) -> int:
+        """Return how many messages were filed (deferred ones not counted)."""
+        return sum(self.actions.values())
+
+    def summary(self) -> str:
+        """Return one line saying what was done."""
+        done = ", ".join(f"{count} {action}" for action, count in sorted(self.actions.items()))
+        line = f"maildir: {self.total} filed" + (f" ({done})" if done else "")
+        if self.deferred:
+            line += f"; {len(self.deferred)} kept for retry"
+        return line
+
+
+def receive_maildir(
+    sessions: Callable[[], Session],
+    directory: Path,
+    config: MailConfig,
+    report: Callable[[str, Outcome], None] | None = None,
+    poke_mail: Callable[[], None] | None = None,
+) -> MaildirRun:
+    """File every waiting message of a Maildir, each in its own transaction, marking each
+    done only after its commit. A database error stops the pass (it propagates: the rest
+    waits for the next run); any other failure keeps that message for the next run. The
+    mail job is asked once, at the end (``poke_mail``), not after every message."""
+    run = MaildirRun()
+    held: list[bool] = []
+    try:
+        _file_waiting(sessions, directory, config, report, run, held)
+    finally:
+        if held and poke_mail is not None:
+            poke_mail()
+    return run
+
+
+def _file_waiting(
+    sessions: Callable[[], Session],
+    directory: Path,
+    config: MailConfig,
+    report: Callable[[str, Outcome], None] | None,
+    run: MaildirRun,
+    held: list[bool],
+) -> None:
+    for message in waiting_messages(directory):
+        try:
+            raw = message.path.read_bytes()
+        except FileNotFoundError:  # a parallel run moved it
+            continue
+        try:
+            with sessions() as session:
+                session.info[HELD_MAIL] = held
+                outcome = receive(session, raw, config)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # keep the message rather than lose it
+            run.deferred.append(f"{message.name}: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        mark_done(directory, message, unreadable=outcome.status == EX_DATAERR)
+        run.actions[outcome.action] = run.actions.get(outcome.action, 0) + 1
+        if report is not None:
+            report(message.name, outcome)

@@ -163,6 +163,11 @@ class Ticket(Base):
     """A support request with everything the user typed and what the desk did about it."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        # The minutely sweeps: running tickets by next check, resolved ones by resolution.
+        Index("ix_tickets_status_sla_check_at", "status", "sla_check_at"),
+        Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))

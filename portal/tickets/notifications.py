@@ -10,10 +10,12 @@ requester, and no one is told of their own action, except the requester's receip
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from articles.models import Base, UTCDateTime, text_enum, utcnow
@@ -120,13 +122,15 @@ def wants_mail(user: User, kind: Kind) -> bool:
     return kind in REQUIRED or kind.value not in (user.mail_off or [])
 
 
-def _group_staff(group: SupportGroup | None) -> list[User]:
+def group_staff(group: SupportGroup | None) -> list[User]:
+    """Return the group's active staff members."""
     if group is None:
         return []
     return [member for member in group.members if member.active and member.is_staff]
 
 
-def _admins(session: Session) -> list[User]:
+def active_admins(session: Session) -> list[User]:
+    """Return the active admins, by id."""
     query = select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
     return list(session.scalars(query))
 
@@ -135,19 +139,48 @@ def _staff_on(ticket: Ticket) -> list[User]:
     """The assignee, or the whole group while no one is assigned."""
     if ticket.assignee is not None:
         return [ticket.assignee]
-    return _group_staff(ticket.group)
+    return group_staff(ticket.group)
 
 
-def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
-    """Return who hears about ``event``, and as what (the actor is left out later)."""
+ALERTS = {EventKind.SLA_WARNING: Kind.SLA_WARNING, EventKind.SLA_BREACH: Kind.SLA_BREACH}
+
+
+def alert_recipients(
+    assignee: User | None,
+    members: list[User],
+    priority: str,
+    admins: Callable[[], list[User]],
+) -> list[User]:
+    """Return who hears of a service-level warning or breach: the assignee and the whole
+    group (its active staff, ``members``), each once, and for P1/P2 every admin."""
+    staff = [assignee] if assignee is not None else []
+    staff += [m for m in members if m is not assignee]
+    if priority in ADMIN_PRIORITIES:
+        staff += admins()
+    return staff
+
+
+def recipients(
+    session: Session, event: TicketEvent, admins: Callable[[], list[User]] | None = None
+) -> list[tuple[User, Kind]]:
+    """Return who hears about ``event``, and as what (the actor is left out later);
+    ``admins`` returns the active admins (read once per plan, not once per event)."""
     ticket = event.ticket
+    kind = event.kind
+    if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
+        staff = alert_recipients(
+            ticket.assignee,
+            group_staff(ticket.group),
+            ticket.priority,
+            admins or partial(active_admins, session),
+        )
+        return [(user, ALERTS[kind]) for user in staff]
     requester = ticket.requester
     by_requester = event.actor_id is not None and event.actor_user is requester
-    kind = event.kind
     if kind is EventKind.CREATED:
         return [(requester, Kind.RECEIVED)]
     if kind is EventKind.FIELD_CHANGED and event.field == "group" and event.new_value is not None:
-        return [(member, Kind.NEW_IN_GROUP) for member in _group_staff(ticket.group)]
+        return [(member, Kind.NEW_IN_GROUP) for member in group_staff(ticket.group)]
     if kind is EventKind.FIELD_CHANGED and event.field == "assignee" and ticket.assignee:
         return [(ticket.assignee, Kind.ASSIGNED)]
     if kind is EventKind.REPLY:
@@ -158,14 +191,6 @@ def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
         return [(user, Kind.USER_REPLIED) for user in _staff_on(ticket)]
     if kind is EventKind.REMINDER_SENT:
         return [(requester, Kind.REMINDER)]
-    if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
-        # The assignee and the whole group, each once.
-        staff = [ticket.assignee] if ticket.assignee is not None else []
-        staff += [m for m in _group_staff(ticket.group) if m is not ticket.assignee]
-        if ticket.priority in ADMIN_PRIORITIES:
-            staff += _admins(session)
-        told = Kind.SLA_WARNING if kind is EventKind.SLA_WARNING else Kind.SLA_BREACH
-        return [(user, told) for user in staff]
     if event.field == "status" and not event.internal:
         told_as = {
             Status.WAITING.value: Kind.WAITING,
@@ -177,36 +202,74 @@ def recipients(session: Session, event: TicketEvent) -> list[tuple[User, Kind]]:
     return []
 
 
-def plan(session: Session, events: Iterable[TicketEvent]) -> list[Notification]:
-    """Create the notifications that ``events`` call for: per person and ticket, the one
-    that matters most; none to the person who acted, except the requester's receipt."""
+def plan(session: Session, events: Iterable[TicketEvent]) -> int:
+    """Write the notifications that ``events`` (flushed, so they have ids) call for: per
+    person and ticket, the one that matters most; none to the person who acted, except
+    the requester's receipt. Return how many wait for the mail job.
+
+    They are inserted in one statement: a sweep's alerts call for thousands."""
+    admins: list[User] | None = None
+
+    def admins_once() -> list[User]:
+        nonlocal admins
+        if admins is None:
+            admins = active_admins(session)
+        return admins
+
+    rank = {kind: position for position, kind in enumerate(PRECEDENCE)}
     chosen: dict[tuple[int, int], tuple[Kind, User, TicketEvent]] = {}
-    for happened in events:
-        for user, kind in recipients(session, happened):
-            if user.id == happened.actor_id and kind is not Kind.RECEIVED:
-                continue
-            if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
-                continue
-            key = (user.id, happened.ticket.id)
-            held = chosen.get(key)
-            if held is None or PRECEDENCE.index(kind) < PRECEDENCE.index(held[0]):
-                chosen[key] = (kind, user, happened)
+    with session.no_autoflush:
+        for happened in events:
+            for user, kind in recipients(session, happened, admins_once):
+                if user.id == happened.actor_id and kind is not Kind.RECEIVED:
+                    continue
+                if kind in REQUESTER_KINDS and user is not happened.ticket.requester:
+                    continue
+                key = (user.id, happened.ticket_id)
+                held = chosen.get(key)
+                if held is None or rank[kind] < rank[held[0]]:
+                    chosen[key] = (kind, user, happened)
     now = utcnow()
-    created = []
-    for kind, user, happened in chosen.values():
+    return write(
+        session,
+        [notification_row(user, kind, e.ticket_id, e.id, now) for kind, user, e in chosen.values()],
+    )
+
+
+def notification_row(
+    user: User,
+    kind: Kind,
+    ticket_id: int,
+    event_id: int,
+    now: datetime,
+    mail: bool | None = None,
+) -> dict[str, Any]:
+    """Return the ``notifications`` row telling ``user`` of an event as ``kind``
+    (``mail``: whether it goes by mail too, when the caller already knows)."""
+    if mail is None:
         mail = wants_mail(user, kind)
-        notification = Notification(
-            user=user,
-            ticket=happened.ticket,
-            event=happened,
-            kind=kind,
-            created_at=now,
-            mail_status=MailStatus.PENDING if mail else MailStatus.NONE,
-            next_attempt_at=now if mail else None,
-        )
-        session.add(notification)
-        created.append(notification)
-    return created
+    return {
+        "user_id": user.id,
+        "ticket_id": ticket_id,
+        "event_id": event_id,
+        "kind": kind,
+        "created_at": now,
+        "read_at": None,
+        "mail_status": MailStatus.PENDING if mail else MailStatus.NONE,
+        "attempts": 0,
+        "next_attempt_at": now if mail else None,
+        "last_error": "",
+        "message_id": "",
+        "sent_at": None,
+    }
+
+
+def write(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert notification rows in one statement; return how many wait for the mail job."""
+    if not rows:
+        return 0
+    session.execute(insert(Notification.__table__), rows)
+    return sum(row["mail_status"] is MailStatus.PENDING for row in rows)
 
 
 def unread_count(session: Session, user: User) -> int:

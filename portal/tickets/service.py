@@ -458,10 +458,19 @@ def record_service_level(
     "resolution") due at ``due_at``; the desk is the actor."""
     if kind not in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
         raise ValueError(f"{kind} is not a service-level event")
-    due = due_at.isoformat() if due_at is not None else None
     return _record(
-        ticket, kind, None, internal=True, clock=clock, due=due, priority=ticket.priority
+        ticket, kind, None, internal=True, **service_level_detail(ticket.priority, clock, due_at)
     )
+
+
+def service_level_detail(priority: str, clock: str, due_at: datetime | None) -> dict[str, Any]:
+    """Return what a warning or breach of ``clock`` records: the clock, its due time and
+    the priority it was counted for."""
+    return {
+        "clock": clock,
+        "due": due_at.isoformat() if due_at is not None else None,
+        "priority": priority,
+    }
 
 
 def remind(ticket: Ticket, closes_at: datetime) -> TicketEvent:

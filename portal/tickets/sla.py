@@ -38,6 +38,12 @@ class Calendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)  # True: working
     around_the_clock: bool = False
     public_holidays: bool = True
+    # The working hours of each local date looked up so far (the holiday package's lookup
+    # is slow, and a sweep asks for the same few weeks thousands of times).
+    _hours: dict[date, tuple[datetime, datetime] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _working: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_setting(cls, value: Mapping[str, Any], around_the_clock: bool = False) -> Calendar:
@@ -55,6 +61,12 @@ class Calendar:
 
     def is_working_day(self, day: date) -> bool:
         """Return whether ``day`` (a local date) is a working day."""
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = self._looked_up(day)
+        return known
+
+    def _looked_up(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         if self.public_holidays:
@@ -72,11 +84,15 @@ class Calendar:
 
         Times that a DST change skips or repeats resolve as ``zoneinfo`` does (fold=0).
         """
-        if not self.is_working_day(day):
-            return None
-        begin = datetime.combine(day, self.start, self.zone).astimezone(UTC)
-        finish = datetime.combine(day, self.end, self.zone).astimezone(UTC)
-        return (begin, finish) if finish > begin else None
+        if day in self._hours:
+            return self._hours[day]
+        hours: tuple[datetime, datetime] | None = None
+        if self.is_working_day(day):
+            begin = datetime.combine(day, self.start, self.zone).astimezone(UTC)
+            finish = datetime.combine(day, self.end, self.zone).astimezone(UTC)
+            hours = (begin, finish) if finish > begin else None
+        self._hours[day] = hours
+        return hours
 
     def intervals(self, since: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Yield the working intervals from ``since`` on, in order (the first one clipped)."""
