@@ -15,6 +15,7 @@ index and later writers update and merge it as usual.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import pickle
@@ -52,6 +53,8 @@ PARALLEL_AFTER = 2_000
 _HELPER_FIELDS = frozenset({"body", "body_cjk", "title_prefix"})
 # Documents sent to the second process at a time.
 _BATCH = 200
+# Batches queued for the second process at most.
+_QUEUED_BATCHES = 4
 _HELPER_FILE = "helper-postings.tmp"
 
 # Whoosh's W3Codec defaults: postings per block and zlib level of a block.
@@ -496,7 +499,9 @@ class _Helper:
             stdout=subprocess.PIPE,
             env=env,
         )
-        self.outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Bounded: the helper is the slower of the two, and batches it has not read yet
+        # would otherwise pile up here (a third of this process's memory at 20k articles).
+        self.outbox: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED_BATCHES)
         self.outbox.put((schema, sorted(names), str(path)))
         self.batch: list[tuple[int, dict[str, Any], _Words]] = []
         self.feeder = threading.Thread(target=self._feed, name="index-helper-feeder", daemon=True)
@@ -520,17 +525,26 @@ class _Helper:
         """Queue one document's values of the helper's fields and the words known of them."""
         self.batch.append((docnum, values, words))
         if len(self.batch) >= _BATCH:
+            self._send(self.batch)
+            self.batch = []
+
+    def _send(self, message: Any) -> None:
+        """Queue ``message`` for the feeder, waiting while the queue is full."""
+        while True:
             if self.process.poll() is not None:
                 raise BuildFailed(f"index helper exited with {self.process.returncode}")
-            self.outbox.put(self.batch)
-            self.batch = []
+            try:
+                self.outbox.put(message, timeout=1.0)
+                return
+            except queue.Full:
+                continue
 
     def end(self) -> None:
         """Tell the helper that every document has been queued."""
         if self.batch:
-            self.outbox.put(self.batch)
+            self._send(self.batch)
             self.batch = []
-        self.outbox.put(None)
+        self._send(None)
 
     def finish(self) -> list[_Chunk]:
         """Wait for the helper to write its posting lists; return where they are."""
@@ -552,7 +566,9 @@ class _Helper:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.outbox.put(None)
+        # A full queue means the feeder has stopped (the helper is gone): nothing to wake.
+        with contextlib.suppress(queue.Full):
+            self.outbox.put_nowait(None)
         self.feeder.join()
         if self.process.stdout is not None:
             self.process.stdout.close()
