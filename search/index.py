@@ -587,13 +587,15 @@ class SearchIndex:
 
     def warm(self, budget: int = WARM_BYTES) -> int:
         """Decode the longest posting lists of the suggestion fields, then of bodies, into
-        the process-wide cache; return the bytes cached.
+        the process-wide cache, and read the spelling vocabulary; return the bytes cached.
 
         Call it before forking workers: they share the arrays, and the first keystrokes
         after a start are as fast as later ones. Searchers opened here are closed.
         """
         with self._reader() as reader:
             cached = scoring.warm(reader.scorer, WARM_FIELDS, budget)
+            # Every search looks its English words up in the vocabulary of "Did you mean".
+            spelling.warm(reader.searcher, "spelling")
         self.close()
         return cached
 
