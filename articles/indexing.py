@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +15,8 @@ from search.index import Document, SearchIndex
 from search.schema import INDEX_FORMAT
 
 OUTBOX_BATCH = 500
+# Articles read from the database at a time by a full rebuild.
+REBUILD_BATCH = 500
 # Past phrasings indexed per article: the newest ones, so the field tracks today's wording.
 MAX_PHRASINGS = 20
 
@@ -46,6 +48,30 @@ def phrasings_of(session: Session, ids: Sequence[int] | None = None) -> dict[int
         if len(texts) < MAX_PHRASINGS:
             texts.append(text)
     return learned
+
+
+def all_documents(session: Session, batch: int = REBUILD_BATCH) -> Iterator[Document]:
+    """Yield every article's search document in id order, ``batch`` articles at a time.
+
+    Only one batch of articles (with their tags and phrasings) is in memory at once: a
+    rebuild of 100k articles loaded whole held every body three times (source, HTML, text).
+    """
+    last = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(Article.id).where(Article.id > last).order_by(Article.id).limit(batch)
+            )
+        )
+        if not ids:
+            return
+        documents = _load(session, ids)
+        # The batch's articles are no longer needed once they are documents.
+        session.expunge_all()
+        for article_id in ids:
+            if article_id in documents:
+                yield documents[article_id]
+        last = ids[-1]
 
 
 def _load(session: Session, ids: list[int]) -> dict[int, Document]:
@@ -151,15 +177,7 @@ class OutboxIndexer:
         with self._lock:
             with self.sessions() as session:
                 watermark = self.safe_watermark(session)
-                learned = phrasings_of(session)
-                articles = session.scalars(
-                    select(Article).options(
-                        selectinload(Article.tags), selectinload(Article.category)
-                    )
-                )
-                count = self.index.rebuild(
-                    (document_for(a, learned.get(a.id, ())) for a in articles), watermark
-                )
+                count = self.index.rebuild(all_documents(session), watermark)
             self._applied_recent.clear()
             self._apply_pending(wait=True)
         return count

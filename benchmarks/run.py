@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import corpus
+from benchmarks.memory import peak_rss
 from benchmarks.report import render_table, update_document
 from search.peer import fts_match_or, fts_match_typed, fts_text
 
@@ -45,7 +46,7 @@ TICKET_QUERIES = 100
 TYPED_QUERIES = 400
 HTTP_QUERIES = 400
 PUBLISHES = 30
-TYPISTS = 50
+TYPISTS = 200
 PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway account on a temporary instance
 USERNAME = "benchuser"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -136,6 +137,10 @@ def bench_whoosh(
     typed_ready = [ms for ms, is_ready in zip(typed, ready, strict=True) if is_ready]
     hits = sum(1 for total in totals if total)
     index.close()
+    from benchmarks.worker import fresh_worker
+
+    log("whoosh: a fresh worker's first query")
+    fresh = fresh_worker(work / "whoosh", queries.short[0])
     # How much of the rebuild is our analyzer alone: tokenise a sample as the schema would.
     sample = articles[:2000]
     started = time.perf_counter()
@@ -157,6 +162,7 @@ def bench_whoosh(
         "suggest_ready_ms": percentiles(typed_ready),
         "suggest_ready_share": round(sum(ready) / len(queries.typed), 3),
         "short_queries_with_results": round(hits / len(queries.short), 3),
+        "fresh_worker": fresh,
     }
 
 
@@ -634,6 +640,7 @@ def bench_portal(
     log("portal: loading the database")
     load_seconds_db = load_database(instance, articles)
     cli_rebuild: float | None = None
+    rebuild_memory: dict[str, Any] | None = None
     if reuse_index:
         # The same documents as `index rebuild` would write (no outbox rows yet, watermark 0).
         log("portal: reusing the index built by SearchIndex.rebuild")
@@ -641,9 +648,12 @@ def bench_portal(
         shutil.copytree(work / "whoosh", instance / "index")
     else:
         log("portal: solveloop index rebuild")
-        started = time.perf_counter()
-        solveloop(instance, "index", "rebuild")
-        cli_rebuild = time.perf_counter() - started
+        command = [str(Path(sys.executable).parent / "solveloop"), "--instance", str(instance)]
+        rebuild_memory = peak_rss([*command, "index", "rebuild"], cli_env())
+        if rebuild_memory["returncode"] != 0:
+            raise RuntimeError(f"index rebuild failed: {rebuild_memory['output']}")
+        cli_rebuild = rebuild_memory["seconds"]
+        rebuild_memory.pop("output")
     solveloop(instance, "create-user", USERNAME, stdin=f"{PASSWORD}\n{PASSWORD}\n")
     log("portal: publish to searchable")
     words = [w for a in articles[:50] if a.language == "en" for w in a.body.split()]
@@ -656,6 +666,7 @@ def bench_portal(
         "cli_rebuild_docs_per_second": (
             None if cli_rebuild is None else round(len(articles) / cli_rebuild, 1)
         ),
+        "cli_rebuild_memory": rebuild_memory,
         **publish,
         "http": http_figures,
     }
@@ -759,6 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="Only re-render the table and the docs."
     )
+    parser.add_argument(
+        "--skip-debian", action="store_true", help="Leave out the Debian package corpus."
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -769,11 +783,31 @@ def main(argv: list[str] | None = None) -> int:
     for size in [] if args.report_only else sizes:
         figures = run_size(size, pages, args.load_seconds, args.reuse_index)
         figures["machine"] = machine()
+        figures["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         figures["code"] = version
         reuse = " BENCH_REUSE_INDEX=1" if args.reuse_index else ""
         figures["command"] = f"make bench BENCH_SIZES={args.sizes}{reuse}"
         (RESULTS / f"bench-{size}.json").write_text(json.dumps(figures, indent=2) + "\n")
         log(f"wrote {RESULTS / f'bench-{size}.json'}")
+    if not args.report_only and not args.skip_debian:
+        from benchmarks import debian
+
+        log("debian: our search beside FTS5 on this machine's package descriptions")
+        try:
+            packages = debian.load_packages()
+        except debian.CorpusMissing as exc:
+            log(f"debian: skipped ({exc})")
+        else:
+            found = {}
+            for size in (10000, 0):
+                load = os.getloadavg()
+                found[str(size or len(packages))] = {
+                    **debian.run(packages, size, debian.QUERIES),
+                    "loadavg_before": [round(x, 2) for x in load],
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                }
+            found["code"] = version
+            (RESULTS / "debian.json").write_text(json.dumps(found, indent=2) + "\n")
     every = {}
     for path in sorted(RESULTS.glob("bench-*.json")):
         data = json.loads(path.read_text())
@@ -781,7 +815,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = {str(size): every[size] for size in sorted(every)}
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(render_table(summary))
-    DOC.write_text(update_document(DOC.read_text() if DOC.exists() else "", summary))
+    debian_path = RESULTS / "debian.json"
+    debian_figures = json.loads(debian_path.read_text()) if debian_path.exists() else None
+    DOC.write_text(
+        update_document(DOC.read_text() if DOC.exists() else "", summary, debian_figures)
+    )
     log(f"wrote {DOC}")
     bench = ROOT.parent / "shared" / "bench"
     if not args.report_only and bench.is_dir():

@@ -15,7 +15,7 @@ index and later writers update and merge it as usual.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import operator
 import os
 import pickle
@@ -23,6 +23,7 @@ import queue
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 import zlib
@@ -52,6 +53,8 @@ PARALLEL_AFTER = 2_000
 _HELPER_FIELDS = frozenset({"body", "body_cjk", "title_prefix"})
 # Documents sent to the second process at a time.
 _BATCH = 200
+# Batches queued for the second process at most.
+_QUEUED_BATCHES = 4
 _HELPER_FILE = "helper-postings.tmp"
 
 # Whoosh's W3Codec defaults: postings per block and zlib level of a block.
@@ -127,10 +130,22 @@ def build_index(
 class _TermBlocks:
     """A term's encoded blocks and what Whoosh's TermInfo accumulates over them."""
 
-    __slots__ = ("blocks", "df", "maxid", "maxlength", "maxweight", "minid", "minlength", "weight")
+    __slots__ = (
+        "df",
+        "maxid",
+        "maxlength",
+        "maxweight",
+        "minid",
+        "minlength",
+        "offsets",
+        "sizes",
+        "weight",
+    )
 
     def __init__(self) -> None:
-        self.blocks: list[bytes] = []
+        # Where each encoded block lies in the spill file, and its size.
+        self.offsets = array("q")
+        self.sizes = array("q")
         self.weight = 0.0
         self.df = 0
         self.minlength: int | None = None
@@ -140,10 +155,57 @@ class _TermBlocks:
         self.maxid = 0
 
 
+class _Filling:
+    """A term's postings not yet encoded (less than a block), packed to save memory: a
+    rebuild holds the tail of every term's list until the end, most of them in rare words.
+
+    Document number, weight and field length go to one array of doubles (exact for the
+    whole numbers and floats they are), the encoded values to one bytearray.
+    """
+
+    __slots__ = ("ends", "numbers", "values")
+
+    def __init__(self) -> None:
+        self.numbers = array("d")
+        self.values: bytearray | None = None
+        self.ends: array[int] | None = None
+
+    def append(self, docnum: int, weight: float, value: bytes | None, length: int) -> int:
+        """Add one posting; return how many the term now has pending."""
+        self.numbers.extend((docnum, weight, length))
+        if value is not None:
+            if self.values is None or self.ends is None:
+                self.values, self.ends = bytearray(), array("q")
+            self.values += value
+            self.ends.append(len(self.values))
+        return len(self.numbers) // 3
+
+    def __len__(self) -> int:
+        return len(self.numbers) // 3
+
+    def postings(self) -> list[_Posting]:
+        """Return the postings as they were added."""
+        numbers = self.numbers
+        docs = [int(d) for d in numbers[0::3]]
+        lengths = [int(n) for n in numbers[2::3]]
+        if self.values is None or self.ends is None:
+            # Only add_counts() adds postings without a value: its weights are counts.
+            weights: list[Any] = [int(w) for w in numbers[1::3]]
+            return list(zip(docs, weights, [None] * len(docs), lengths, strict=True))
+        values, start = [], 0
+        for end in self.ends:
+            values.append(bytes(self.values[start:end]))
+            start = end
+        return list(zip(docs, numbers[1::3], values, lengths, strict=True))
+
+
 class _FieldPostings:
     """One field's postings: full blocks already encoded, the rest still pending."""
 
-    def __init__(self, fieldobj: Any) -> None:
+    def __init__(self, fieldobj: Any, spill: Any) -> None:
+        # Full blocks go to ``spill`` (a temporary file) as they are encoded, so memory
+        # holds only the postings of blocks still filling, not the whole index.
+        self.spill = spill
         fixed = fieldobj.format.fixed_value_size()
         if fixed is None or fixed < 0:
             self.values_as = _VALUES_TUPLE
@@ -151,7 +213,7 @@ class _FieldPostings:
             self.values_as = _VALUES_NONE
         else:
             self.values_as = _VALUES_JOINED
-        self.pending: dict[Any, list[_Posting]] = {}
+        self.pending: dict[Any, _Filling] = {}
         self.done: dict[Any, _TermBlocks] = {}
 
     def add(self, docnum: int, length: int, entries: Iterable[tuple[Any, float, bytes]]) -> None:
@@ -160,12 +222,10 @@ class _FieldPostings:
         for term, weight, value in entries:
             block = pending.get(term)
             if block is None:
-                pending[term] = [(docnum, weight, value, length)]
-            else:
-                block.append((docnum, weight, value, length))
-                if len(block) == _BLOCK_LIMIT:
-                    self.flush(term, block)
-                    pending[term] = []
+                block = pending[term] = _Filling()
+            if block.append(docnum, weight, value, length) == _BLOCK_LIMIT:
+                self.flush(term, block.postings())
+                pending[term] = _Filling()
 
     def add_counts(self, docnum: int, length: int, counts: dict[str, int]) -> None:
         """Add a document's postings of a Frequency field analysed here: term -> count."""
@@ -173,12 +233,10 @@ class _FieldPostings:
         for term, freq in counts.items():
             block = pending.get(term)
             if block is None:
-                pending[term] = [(docnum, freq, None, length)]
-            else:
-                block.append((docnum, freq, None, length))
-                if len(block) == _BLOCK_LIMIT:
-                    self.flush(term, block)
-                    pending[term] = []
+                block = pending[term] = _Filling()
+            if block.append(docnum, freq, None, length) == _BLOCK_LIMIT:
+                self.flush(term, block.postings())
+                pending[term] = _Filling()
 
     def flush(self, term: Any, postings: list[_Posting]) -> None:
         """Encode ``postings`` as the next block of ``term``."""
@@ -186,7 +244,9 @@ class _FieldPostings:
         if blocks is None:
             blocks = self.done[term] = _TermBlocks()
         block, weight, count, shortest, longest, maxweight = _encode_block(postings, self.values_as)
-        blocks.blocks.append(block)
+        blocks.offsets.append(self.spill.tell())
+        blocks.sizes.append(len(block))
+        self.spill.write(block)
         blocks.weight += weight
         blocks.df += count
         if blocks.minlength is None:
@@ -209,10 +269,11 @@ class _FieldPostings:
         pending = self.pending
         done = self.done
         values_as = self.values_as
+        self.spill.flush()
         offset = 0
         entries: list[_Entry] = []
         for term in sorted(pending):
-            rest = pending[term]
+            rest = pending[term].postings()
             key = term.encode("utf-8") if textual else term
             if term not in done:
                 # Most terms fit one block: encode and describe it straight away.
@@ -226,10 +287,12 @@ class _FieldPostings:
                     self.flush(term, rest)
                 blocks = done.pop(term)
                 chunks = [_POSTINGS_MAGIC]
-                last = len(blocks.blocks) - 1
-                for number, block in enumerate(blocks.blocks):
-                    chunks.append(pack_int(-len(block) if number == last else len(block)))
-                    chunks.append(block)
+                last = len(blocks.sizes) - 1
+                for number, (start, size) in enumerate(
+                    zip(blocks.offsets, blocks.sizes, strict=True)
+                ):
+                    chunks.append(pack_int(-size if number == last else size))
+                    chunks.append(_read_at(self.spill, start, size))
                 encoded = b"".join(chunks)
                 stats = _term_stats(
                     blocks.weight,
@@ -245,6 +308,17 @@ class _FieldPostings:
             offset += len(encoded)
         pending.clear()
         return entries
+
+
+def _read_at(source: Any, start: int, size: int) -> bytes:
+    """Return ``size`` bytes at ``start`` of ``source``, leaving its position at the end."""
+    position = source.tell()
+    source.seek(start)
+    data = source.read(size)
+    source.seek(position)
+    if len(data) != size:
+        raise BuildFailed("a spilled posting block is shorter than written")
+    return bytes(data)
 
 
 def _encode_block(
@@ -338,11 +412,13 @@ def _kind(fieldobj: Any) -> str | None:
 class _Inverter:
     """The posting lists of some of the schema's fields, built document by document."""
 
-    def __init__(self, schema: Any, names: Iterable[str]) -> None:
+    def __init__(self, schema: Any, names: Iterable[str], spill: Any) -> None:
         self.schema = schema
         self.fields = {name: schema[name] for name in names}
         self.kinds = {name: _kind(fieldobj) for name, fieldobj in self.fields.items()}
-        self.postings = {name: _FieldPostings(fieldobj) for name, fieldobj in self.fields.items()}
+        self.postings = {
+            name: _FieldPostings(fieldobj, spill) for name, fieldobj in self.fields.items()
+        }
         self.memo: dict[tuple[str, Any], tuple[list[tuple[Any, float, bytes]], int]] = {}
 
     def add(self, docnum: int, name: str, value: Any, words: _Words) -> int:
@@ -423,7 +499,9 @@ class _Helper:
             stdout=subprocess.PIPE,
             env=env,
         )
-        self.outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Bounded: the helper is the slower of the two, and batches it has not read yet
+        # would otherwise pile up here (a third of this process's memory at 20k articles).
+        self.outbox: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED_BATCHES)
         self.outbox.put((schema, sorted(names), str(path)))
         self.batch: list[tuple[int, dict[str, Any], _Words]] = []
         self.feeder = threading.Thread(target=self._feed, name="index-helper-feeder", daemon=True)
@@ -447,17 +525,26 @@ class _Helper:
         """Queue one document's values of the helper's fields and the words known of them."""
         self.batch.append((docnum, values, words))
         if len(self.batch) >= _BATCH:
+            self._send(self.batch)
+            self.batch = []
+
+    def _send(self, message: Any) -> None:
+        """Queue ``message`` for the feeder, waiting while the queue is full."""
+        while True:
             if self.process.poll() is not None:
                 raise BuildFailed(f"index helper exited with {self.process.returncode}")
-            self.outbox.put(self.batch)
-            self.batch = []
+            try:
+                self.outbox.put(message, timeout=1.0)
+                return
+            except queue.Full:
+                continue
 
     def end(self) -> None:
         """Tell the helper that every document has been queued."""
         if self.batch:
-            self.outbox.put(self.batch)
+            self._send(self.batch)
             self.batch = []
-        self.outbox.put(None)
+        self._send(None)
 
     def finish(self) -> list[_Chunk]:
         """Wait for the helper to write its posting lists; return where they are."""
@@ -479,7 +566,9 @@ class _Helper:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.outbox.put(None)
+        # A full queue means the feeder has stopped (the helper is gone): nothing to wake.
+        with contextlib.suppress(queue.Full):
+            self.outbox.put_nowait(None)
         self.feeder.join()
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -491,13 +580,14 @@ def _helper_main() -> None:
     try:
         # Everything read here was written by the process that started this one.
         schema, names, path = pickle.load(source)  # noqa: S301
-        inverter = _Inverter(schema, names)
-        while (batch := pickle.load(source)) is not None:  # noqa: S301
-            for docnum, values, words in batch:
-                for name in sorted(values):
-                    inverter.add(docnum, name, values[name], words)
-        with open(path, "wb") as postfile:
-            chunks = inverter.write(postfile)
+        with tempfile.TemporaryFile(dir=Path(path).parent, prefix="spill-") as spill:
+            inverter = _Inverter(schema, names, spill)
+            while (batch := pickle.load(source)) is not None:  # noqa: S301
+                for docnum, values, words in batch:
+                    for name in sorted(values):
+                        inverter.add(docnum, name, values[name], words)
+            with open(path, "wb") as postfile:
+                chunks = inverter.write(postfile)
         pickle.dump(("ok", chunks), answer, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException:
         pickle.dump(("error", traceback.format_exc()), answer)
@@ -527,7 +617,11 @@ class _Writer:
         delegated = frozenset(
             name for name in indexed if parallel and name in _HELPER_FIELDS and _kind(schema[name])
         )
-        self.inverter = _Inverter(schema, [name for name in indexed if name not in delegated])
+        # Unlinked at once: nothing is left behind if this process dies.
+        self.spill = tempfile.TemporaryFile(dir=directory, prefix="spill-")  # noqa: SIM115 - closed in _finish(), on commit or cancel
+        self.inverter = _Inverter(
+            schema, [name for name in indexed if name not in delegated], self.spill
+        )
         self.kinds = {name: _kind(schema[name]) for name in delegated}
         self.helper = _Helper(schema, delegated, directory / _HELPER_FILE) if delegated else None
         self.doc_count = 0
@@ -580,12 +674,13 @@ class _Writer:
             self._write_terms([])
         else:
             self.helper.end()
-            # This process's posting lists are written while the helper finishes its own.
-            own = io.BytesIO()
-            own_chunks = self.inverter.write(own)
-            helped = self.helper.finish()
-            with self.helper.path.open("rb") as helped_file:
-                self._write_terms([(own_chunks, own), (helped, helped_file)])
+            # This process's posting lists are written (to a file: they are as large as
+            # the index) while the helper finishes its own.
+            with tempfile.TemporaryFile(dir=self.helper.path.parent, prefix="own-") as own:
+                own_chunks = self.inverter.write(own)
+                helped = self.helper.finish()
+                with self.helper.path.open("rb") as helped_file:
+                    self._write_terms([(own_chunks, own), (helped, helped_file)])
         if self.doc_count:
             self.segment.create_compound_file(self.storage)
             segments = [self.segment]
@@ -602,6 +697,7 @@ class _Writer:
         self._finish()
 
     def _finish(self) -> None:
+        self.spill.close()
         if self.helper is not None:
             self.helper.stop()
             self.helper.path.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Term
 from whoosh.reading import TermNotFound
@@ -147,23 +148,123 @@ def _decode(matcher: Any) -> Postings:
     return Postings(np.concatenate(ids), np.concatenate(weights))
 
 
-def _positions(matcher: Any, postings: Postings, indices: npt.NDArray[np.int64]) -> list[Any]:
-    """Return the positions of the postings at ``indices`` (sorted), re-reading their blocks."""
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
+class _BlockValues:
+    """An LRU of posting blocks' raw position values, keyed by segment, field, term and
+    block: the same common words' blocks are read query after query."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str, str, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, int]) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str, int], values: Any) -> None:
+        with self._lock:
+            self._entries[key] = values
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+# Blocks hold at most 128 postings' positions: about 10 MB at this bound.
+POSITION_BLOCKS = 4096
+_BLOCK_VALUES = _BlockValues(POSITION_BLOCKS)
+
+
+def _positions(
+    reader: Any,
+    segment: str,
+    field: str,
+    word: str,
+    postings: Postings,
+    indices: npt.NDArray[np.int64],
+) -> list[Any]:
+    """Return the positions of the postings at ``indices`` (sorted), reading their blocks
+    (once per process while they stay in the block cache)."""
     assert postings.block_offsets is not None and postings.block_starts is not None
     blocks = np.searchsorted(postings.block_starts, indices, side="right") - 1
+    matcher: Any = None
     found: list[Any] = []
     loaded = -1
     values: Any = None
     for index, block in zip(indices.tolist(), blocks.tolist(), strict=True):
         if block != loaded:
-            matcher._goto(postings.block_offsets[block])
-            matcher._read_values()
-            values, loaded = matcher._values, block
+            key = (segment, field, word, block)
+            values = _BLOCK_VALUES.get(key)
+            if values is None:
+                if matcher is None:
+                    matcher = reader.postings(field, word)
+                    if isinstance(matcher, FilterMatcher):
+                        matcher = matcher.child
+                matcher._goto(postings.block_offsets[block])
+                matcher._read_values()
+                values = matcher._values
+                _BLOCK_VALUES.put(key, values)
+            loaded = block
         value = values[index - int(postings.block_starts[block])]
-        found.append(matcher.format.decode_positions(value))
+        found.append(_decode_positions(value))
     return found
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """Return the positions Whoosh's Positions format packs in ``value`` (its decoder)."""
+    return list(_POSITIONS.decode_positions(value))
+
+
+# Phrase fields (title, body) are TEXT(phrase=True): their postings carry Positions.
+_POSITIONS = Positions()
+
+
+class StoredFields:
+    """An LRU of documents' stored fields keyed by segment and document number, bounded
+    by the characters of their texts: a query reads the stored fields of its best 50,
+    and the articles that common words rank high come back query after query."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self._entries: OrderedDict[tuple[str, int], tuple[dict[str, Any], int]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> dict[str, Any] | None:
+        """Return the cached fields of ``key`` (a copy), marking them recently used."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return dict(found[0])
+
+    def put(self, key: tuple[str, int], fields: dict[str, Any]) -> None:
+        """Keep ``fields``, dropping the least recently used beyond the bound."""
+        size = sum(len(value) for value in fields.values() if isinstance(value, str)) + 64
+        if size > self.max_chars:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._chars -= old[1]
+            self._entries[key] = (dict(fields), size)
+            self._chars += size
+            while self._chars > self.max_chars:
+                _key, (_fields, dropped) = self._entries.popitem(last=False)
+                self._chars -= dropped
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+            self._chars = 0
+
+
+# About 8 M characters of stored text (titles and bodies): 8–30 MB per process.
+STORED_CACHE_CHARS = 8_000_000
+STORED = StoredFields(STORED_CACHE_CHARS)
 
 
 def segments(searcher: Any) -> list[tuple[Any, int, str]]:
@@ -191,6 +292,18 @@ class ArrayScorer:
         self._leaves = segments(searcher)
         self._lengths: dict[str, Floats] = {}
         self._sort_values: dict[str, Floats] = {}
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        """Return a document's stored fields, read once per process while they stay cached."""
+        for reader, offset, segment in self._leaves:
+            if offset <= docnum < offset + reader.doc_count_all():
+                key = (segment, docnum - offset)
+                found = STORED.get(key)
+                if found is None:
+                    found = dict(reader.stored_fields(docnum - offset))
+                    STORED.put(key, found)
+                return found
+        return dict(self.searcher.stored_fields(docnum))
 
     def lengths(self, field: str) -> Floats:
         """Return every document's length of ``field`` as Whoosh stores it (one byte)."""
@@ -238,9 +351,10 @@ class ArrayScorer:
             return docnums[0], weights[0]
         return np.concatenate(docnums), np.concatenate(weights)
 
-    def phrase_ceiling(self, query: Phrase) -> tuple[DocNums, Floats]:
-        """Return the documents holding every word of the phrase, and the phrase score
-        each would get if the words stood together: the most the phrase can add.
+    def phrase_ceiling(self, query: Phrase, pool: DocNums | None = None) -> tuple[DocNums, Floats]:
+        """Return the documents (of ``pool``, when given) holding every word of the phrase,
+        and the phrase score each would get if the words stood together: the most the
+        phrase can add.
 
         Whoosh scores a phrase match as the sum of its words' scores in the field, times
         the phrase's boost.
@@ -248,14 +362,20 @@ class ArrayScorer:
         field, words = query.fieldname, list(query.words)
         if not words:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        scored = {word: self.term(field, word, 1.0) for word in dict.fromkeys(words)}
-        docnums = next(iter(scored.values()))[0]
-        for others, _scores in scored.values():
-            docnums = docnums[np.isin(docnums, others, assume_unique=True)]
+        unique = list(dict.fromkeys(words))
+        postings = {word: self.postings(field, word) for word in unique}
+        docnums = postings[unique[0]][0] if pool is None else np.unique(pool)
+        for word in unique:
+            holders = postings[word][0]
+            if not len(holders) or not len(docnums):
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+            at = np.minimum(np.searchsorted(holders, docnums), len(holders) - 1)
+            docnums = docnums[holders[at] == docnums]
         total = np.zeros(len(docnums), dtype=np.float64)
         for word in words:
-            holders, scores = scored[word]
-            total += scores[np.searchsorted(holders, docnums)]
+            holders, tf = postings[word]
+            at = np.searchsorted(holders, docnums)
+            total += self._scores(field, word, docnums, tf[at])
         return docnums, total * query.boost
 
     def phrase(self, query: Phrase, pool: DocNums) -> tuple[DocNums, Floats] | None:
@@ -266,9 +386,7 @@ class ArrayScorer:
         field, words = query.fieldname, list(query.words)
         if query.slop != 1:
             return None
-        holders, ceiling = self.phrase_ceiling(query)
-        inside_pool = np.isin(holders, pool)
-        candidates, ceiling = holders[inside_pool], ceiling[inside_pool]
+        candidates, ceiling = self.phrase_ceiling(query, pool)
         kept = np.zeros(len(candidates), dtype=np.bool_)
         for reader, offset, segment in self._leaves:
             inside = (candidates >= offset) & (candidates < offset + reader.doc_count_all())
@@ -281,7 +399,7 @@ class ArrayScorer:
                 if found.block_offsets is None:
                     return None
                 indices = np.searchsorted(found.docnums, local).astype(np.int64)
-                positions[word] = _positions(reader.postings(field, word), found, indices)
+                positions[word] = _positions(reader, segment, field, word, found, indices)
             together = [
                 any(
                     all(start + i in places[i] for i in range(1, len(words))) for start in places[0]
@@ -298,6 +416,12 @@ class ArrayScorer:
         docnums, tf = self.postings(field, text)
         if not len(docnums):
             return docnums, np.zeros(0, dtype=np.float64)
+        return docnums, self._scores(field, text, docnums, tf) * boost
+
+    def _scores(
+        self, field: str, text: str, docnums: DocNums, tf: npt.NDArray[np.float32]
+    ) -> Floats:
+        """Return BM25F's score of the term for documents holding it ``tf`` times."""
         searcher = self.searcher
         idf = float(searcher.idf(field, text))
         average = float(searcher.avg_field_length(field) or 1)
@@ -305,10 +429,9 @@ class ArrayScorer:
         k1 = self.k1
         lengths = self.lengths(field)[docnums]
         frequencies = tf.astype(np.float64)
-        scores = (
+        return np.asarray(
             idf * (frequencies * (k1 + 1)) / (frequencies + k1 * ((1 - b) + b * lengths / average))
         )
-        return docnums, scores * boost
 
     def clause(self, query: Any) -> tuple[DocNums, Floats]:
         """Return the matches of a Term, or of an And of Terms (scores summed)."""

@@ -48,12 +48,14 @@ def _needle(term: str) -> str:
     return term
 
 
-def _needle_pattern(needles: set[str]) -> re.Pattern[str] | None:
+@lru_cache(maxsize=256)
+def _needle_pattern(needles: frozenset[str]) -> re.Pattern[str] | None:
     """Return a pattern finding, in folded text, where a word may start with a needle.
 
     Latin needles must start a word (not follow a Latin letter or digit) and may be
     split by hyphens ("wif" in "wi-fi", indexed also as "wifi"); other needles
-    (Chinese words start anywhere in a run) need only occur.
+    (Chinese words start anywhere in a run) need only occur. Cached: a query's hits,
+    title and snippet each, all ask for the same one.
     """
     latin = sorted((n for n in needles if n and n.isascii()), key=len, reverse=True)
     other = sorted((n for n in needles if n and not n.isascii()), key=len, reverse=True)
@@ -106,7 +108,7 @@ def _matches(text: str, terms: Collection[str], prefixes: Collection[str]) -> li
     Only the runs of text holding a needle of some term or prefix are analysed: a hit's
     whole body took most of a suggestion's time.
     """
-    pattern = _needle_pattern({_needle(term) for term in terms} | set(prefixes))
+    pattern = _needle_pattern(frozenset({_needle(term) for term in terms} | set(prefixes)))
     found: list[_Match] = []
     text = text[:_SCAN_LIMIT]
     for start, end in _candidate_chunks(text, pattern):
