@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from articles.models import Base, UTCDateTime, text_enum, utcnow
+from articles.models import Article, Base, UTCDateTime, text_enum, utcnow
 from portal.auth.models import Role, User
 from portal.tickets.models import EventKind, Status, SupportGroup, Ticket, TicketEvent
 
@@ -37,6 +37,8 @@ class Kind(enum.StrEnum):
     USER_REPLIED = "user_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
+    # To an article's owner: a reader flagged it as outdated or wrong (in-app only).
+    ARTICLE_FLAGGED = "article_flagged"
 
 
 REQUESTER_KINDS = (
@@ -85,7 +87,8 @@ class MailStatus(enum.StrEnum):
 
 
 class Notification(Base):
-    """One thing one person is told about one ticket, in the app and perhaps by mail."""
+    """One thing one person is told about one ticket (or article), in the app and perhaps
+    by mail."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -95,7 +98,11 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # A ticket's notification names the ticket; an article's (ARTICLE_FLAGGED) the article.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
     # The event that caused it (its time and, for replies, its text).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     kind: Mapped[Kind] = mapped_column(text_enum(Kind))
@@ -109,7 +116,8 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
-    ticket: Mapped[Ticket] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+    article: Mapped[Article | None] = relationship()
     event: Mapped[TicketEvent | None] = relationship()
 
 
@@ -207,6 +215,19 @@ def plan(session: Session, events: Iterable[TicketEvent]) -> list[Notification]:
         session.add(notification)
         created.append(notification)
     return created
+
+
+def notify_article_flagged(session: Session, article: Article, reader: User) -> Notification | None:
+    """Tell the article's owner (in the app) that a reader flagged it; None without an
+    active owner or when the owner flagged it themselves."""
+    owner = session.get(User, article.owner_id) if article.owner_id is not None else None
+    if owner is None or not owner.active or owner.id == reader.id:
+        return None
+    notification = Notification(
+        user=owner, article_id=article.id, kind=Kind.ARTICLE_FLAGGED, created_at=utcnow()
+    )
+    session.add(notification)
+    return notification
 
 
 def unread_count(session: Session, user: User) -> int:
