@@ -1,0 +1,63 @@
+"""Knowledge commands of `solveloop`: articles export/import, tickets import, knowledge gaps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from articles.models import Category
+from articles.transfer import Directory, export_articles, import_articles
+from portal.admin.settings import review_periods
+from portal.auth.models import User
+from portal.cli import Context, main, pass_context
+
+
+@main.group()
+def articles() -> None:
+    """Articles as Markdown files with YAML front matter: export and import."""
+
+
+@articles.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@pass_context
+def articles_export(ctx: Context, directory: Path) -> None:
+    """Write every article into DIRECTORY as NNNNN-slug.md (front matter, then Markdown)."""
+    with ctx.app.extensions["solveloop.sessions"]() as session:
+        usernames = dict(session.execute(select(User.id, User.username)).all())
+        try:
+            written = export_articles(session, directory, usernames, review_periods(session))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write to {directory}: {exc.strerror}") from exc
+    click.echo(f"Exported {len(written)} article(s) to {directory}.")
+
+
+@articles.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
+@pass_context
+def articles_import(ctx: Context, directory: Path, dry_run: bool) -> None:
+    """Read DIRECTORY/*.md back: a file with an id updates that article (a new revision),
+    one without becomes a new draft. Exit status 1 if any file had a problem."""
+    paths = sorted(p for p in directory.glob("*.md") if p.is_file())
+    with ctx.app.extensions["solveloop.write_sessions"]() as session:
+        desk = Directory(
+            categories=dict(session.execute(select(Category.slug, Category.id)).all()),
+            user_ids=dict(session.execute(select(User.username, User.id)).all()),
+            periods=review_periods(session),
+        )
+        outcomes = import_articles(session, paths, desk, dry_run=dry_run)
+    for outcome in outcomes:
+        click.echo(outcome.line(dry_run), err=bool(outcome.problem))
+    bad = sum(1 for o in outcomes if o.problem)
+    created = sum(1 for o in outcomes if o.created)
+    changed = sum(1 for o in outcomes if o.changes)
+    what = "Would import" if dry_run else "Imported"
+    click.echo(
+        f"{what} {len(outcomes) - bad} of {len(outcomes)} file(s): {created} new draft(s), "
+        f"{changed} changed article(s), {bad} with problems."
+    )
+    if bad:
+        sys.exit(1)
