@@ -61,3 +61,42 @@ def articles_import(ctx: Context, directory: Path, dry_run: bool) -> None:
     )
     if bad:
         sys.exit(1)
+
+
+@main.group()
+def tickets() -> None:
+    """Tickets: load resolved ones from another desk's history."""
+
+
+@tickets.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would happen.")
+@pass_context
+def tickets_import(ctx: Context, file: Path, dry_run: bool) -> None:
+    """Load resolved tickets from FILE (.csv with a header row, or .json: a list of objects)
+    with the columns subject, description, resolution, created, resolved, requester_email
+    and optionally category and requester_name. Exit status 1 if any row had a problem."""
+    from portal.tickets.history_import import HistoryFileInvalid, import_history
+
+    with ctx.app.extensions["solveloop.write_sessions"]() as session:
+        try:
+            outcomes, ignored = import_history(session, file, dry_run=dry_run)
+        except HistoryFileInvalid as exc:
+            raise click.ClickException(f"{file}: {exc}") from exc
+    if ignored:
+        click.echo(f"{file.name}: ignored column(s): {', '.join(ignored)}")
+    for outcome in outcomes:
+        if outcome.problem:
+            click.echo(f"{file.name}: row {outcome.number}: {outcome.problem}", err=True)
+        elif outcome.skipped:
+            click.echo(f"{file.name}: row {outcome.number}: already imported, skipped")
+    bad = sum(1 for o in outcomes if o.problem)
+    skipped = sum(1 for o in outcomes if o.skipped)
+    done = len(outcomes) - bad - skipped
+    what = "Would import" if dry_run else "Imported"
+    click.echo(
+        f"{what} {done} ticket(s) from {file.name}; {skipped} already imported, "
+        f"{bad} row(s) with problems."
+    )
+    if bad:
+        sys.exit(1)
