@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     i18n.init_app(app)
     init_auth(app)
 
+    from portal.admin.gaps_views import bp as gaps_bp
     from portal.admin.views import bp as admin_bp
     from portal.editor.views import bp as editor_bp
     from portal.intake.views import bp as intake_bp
@@ -65,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from portal.tickets.views import bp as tickets_bp
 
     blueprints = (kb_bp, intake_bp, tickets_bp, notifications_bp, attachment_views.bp)
-    for blueprint in (*blueprints, editor_bp, admin_bp, staleness_bp):
+    for blueprint in (*blueprints, editor_bp, admin_bp, staleness_bp, gaps_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors

@@ -100,3 +100,47 @@ def tickets_import(ctx: Context, file: Path, dry_run: bool) -> None:
     )
     if bad:
         sys.exit(1)
+
+
+@main.group()
+def knowledge() -> None:
+    """The knowledge base as a whole: where articles are missing."""
+
+
+@knowledge.command("gaps")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only tickets resolved in the last DAYS days.",
+)
+@click.option("--limit", type=click.IntRange(min=1, max=500), default=10, show_default=True)
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per group.")
+@pass_context
+def knowledge_gaps(
+    ctx: Context, days: int | None, limit: int, min_size: int, as_json: bool
+) -> None:
+    """List the largest groups of similar resolved tickets that no article covers, with a
+    suggested title and the ticket to draft the article from."""
+    import json
+    from datetime import timedelta
+
+    from articles.models import utcnow
+    from portal.kb.gaps import knowledge_gaps as find_gaps
+    from portal.kb.gaps import synonym_groups
+
+    since = utcnow() - timedelta(days=days) if days else None
+    with ctx.app.app_context(), ctx.app.extensions["solveloop.sessions"]() as session:
+        gaps = find_gaps(session, synonym_groups(session), since, limit, min_size)
+        for gap in gaps:
+            ids = [t.id for t in gap.tickets]
+            if as_json:
+                row = {"size": gap.size, "title": gap.title, "draft_from": gap.representative.id}
+                click.echo(json.dumps({**row, "tickets": ids}, ensure_ascii=False))
+                continue
+            click.echo(f"{gap.size:>3} tickets  {gap.title}")
+            listed = ", ".join(f"#{i}" for i in ids)
+            click.echo(f"     tickets {listed}; draft from #{gap.representative.id}")
+    if not gaps and not as_json:
+        click.echo("No gaps: every group of similar resolved tickets has an article.")
