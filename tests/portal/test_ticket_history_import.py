@@ -176,6 +176,9 @@ def test_an_imported_ticket_drafts_an_article(cli, db, tmp_path, make_user, logi
     db.rollback()
     ticket = db.scalars(select(Ticket).order_by(Ticket.id)).first()
     client = login(make_user(Role.TECHNICIAN))
+    page = client.get(f"/tickets/{ticket.id}")
+    assert page.status_code == 200
+    assert "Imported history" in page.get_data(as_text=True)
     response = draft_from_ticket(client, ticket.id)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     db.rollback()
