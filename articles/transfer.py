@@ -216,7 +216,8 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class Directory:
-    """What import needs to know about the desk: categories and accounts by name."""
+    """What import needs to know about the desk: categories by slug, the accounts that may
+    own an article (technicians and admins) by username, and the review periods."""
 
     categories: Mapping[str, int]
     user_ids: Mapping[str, int]
@@ -233,7 +234,7 @@ def _apply(session: Session, parsed: ArticleFile, desk: Directory, note: str) ->
         raise InvalidArticleFile(f"category: no category {slug!r}")
     owner_name = _text(front, "owner")
     if owner_name and owner_name not in desk.user_ids:
-        raise InvalidArticleFile(f"owner: no account {owner_name!r}")
+        raise InvalidArticleFile(f"owner: no technician or admin {owner_name!r}")
     owner_id = desk.user_ids[owner_name] if owner_name else None
     fields = ArticleFields(
         title=title,

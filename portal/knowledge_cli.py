@@ -11,7 +11,7 @@ from sqlalchemy import select
 from articles.models import Category
 from articles.transfer import Directory, export_articles, import_articles
 from portal.admin.settings import review_periods
-from portal.auth.models import User
+from portal.auth.models import Role, User
 from portal.cli import Context, main, pass_context
 
 
@@ -45,7 +45,14 @@ def articles_import(ctx: Context, directory: Path, dry_run: bool) -> None:
     with ctx.app.extensions["solveloop.write_sessions"]() as session:
         desk = Directory(
             categories=dict(session.execute(select(Category.slug, Category.id)).all()),
-            user_ids=dict(session.execute(select(User.username, User.id)).all()),
+            # Owners keep articles correct from the list of articles to check: staff only.
+            user_ids=dict(
+                session.execute(
+                    select(User.username, User.id).where(
+                        User.role.in_((Role.TECHNICIAN, Role.ADMIN))
+                    )
+                ).all()
+            ),
             periods=review_periods(session),
         )
         outcomes = import_articles(session, paths, desk, dry_run=dry_run)

@@ -149,8 +149,9 @@ def test_a_file_without_an_id_becomes_a_draft(cli, desk, tmp_path, db):
     assert len(article.revisions) == 1
 
 
-def test_bad_files_get_a_line_each_and_the_rest_still_imports(cli, desk, tmp_path, db):
+def test_bad_files_get_a_line_each_and_the_rest_still_imports(cli, desk, tmp_path, db, make_user):
     zh, en = desk
+    make_user(Role.USER, username="alice")
     target = exported(cli, tmp_path)
     good = next(target.glob(f"{en.id:05d}-*.md"))
     good.write_text(good.read_text(encoding="utf-8").replace("state: draft", "state: in_review"))
@@ -159,6 +160,7 @@ def test_bad_files_get_a_line_each_and_the_rest_still_imports(cli, desk, tmp_pat
     (target / "typo.md").write_text("---\ntittle: VPN\n---\nbody\n", encoding="utf-8")
     (target / "category.md").write_text("---\ntitle: X\ncategory: nope\n---\nb\n", encoding="utf-8")
     (target / "missing.md").write_text("---\nid: 99999\ntitle: X\n---\nb\n", encoding="utf-8")
+    (target / "owner.md").write_text("---\ntitle: X\nowner: alice\n---\nb\n", encoding="utf-8")
     (target / "latin1.md").write_bytes("---\ntitle: caf\xe9\n---\n".encode("latin-1"))
     zh_file = next(target.glob(f"{zh.id:05d}-*.md"))
     zh_file.write_text(
@@ -176,8 +178,10 @@ def test_bad_files_get_a_line_each_and_the_rest_still_imports(cli, desk, tmp_pat
         "category.md",
         "missing.md",
         "latin1.md",
+        "owner.md",
         zh_file.name,
     }
+    assert "no technician or admin 'alice'" in problems["owner.md"]
     assert "front matter" in problems["no-front.md"]
     assert "not valid YAML" in problems["broken-yaml.md"]
     assert "tittle" in problems["typo.md"]
