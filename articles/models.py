@@ -158,6 +158,11 @@ class Article(Base):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Who keeps the article correct (its author unless an admin hands it on), and the date
+    # it is due for a check when one was set (by a confirmation or an import); without one
+    # it is due its category's review period after publishing (``articles.staleness``).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    review_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -125,6 +125,7 @@ def create_article(
         slug=slugify(fields.title),
         state=ArticleState.DRAFT,
         author_id=author_id,
+        owner_id=author_id,
         source_ticket_id=source_ticket_id,
         version=1,
     )

@@ -56,15 +56,17 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     i18n.init_app(app)
     init_auth(app)
 
+    from portal.admin.gaps_views import bp as gaps_bp
     from portal.admin.views import bp as admin_bp
     from portal.editor.views import bp as editor_bp
     from portal.intake.views import bp as intake_bp
+    from portal.kb.staleness_views import bp as staleness_bp
     from portal.kb.views import bp as kb_bp
     from portal.tickets.notification_views import bp as notifications_bp
     from portal.tickets.views import bp as tickets_bp
 
     blueprints = (kb_bp, intake_bp, tickets_bp, notifications_bp, attachment_views.bp)
-    for blueprint in (*blueprints, editor_bp, admin_bp):
+    for blueprint in (*blueprints, editor_bp, admin_bp, staleness_bp, gaps_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors

@@ -578,3 +578,8 @@ def worker(ctx: Context, threads: int, no_index: bool) -> None:
     click.echo(f"Worker running with {threads} job threads; Ctrl-C stops it.")
     jobs_of(app).consumer_for(threads).run()
     click.echo("Worker stopped.")
+
+
+# The knowledge commands (articles export/import, tickets import, knowledge gaps) attach
+# themselves to ``main``.
+from portal import knowledge_cli  # noqa: E402, F401

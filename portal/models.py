@@ -2,6 +2,7 @@
 
 from articles.feedback import ArticleView, ArticleVote
 from articles.models import Article, Base, Category, IndexOutbox, Phrasing, Revision, Tag
+from articles.staleness import ArticleCheck
 from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Article",
+    "ArticleCheck",
     "ArticleView",
     "ArticleVote",
     "Attachment",

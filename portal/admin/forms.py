@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from articles.staleness import MAX_REVIEW_DAYS
 from portal.admin.settings import PRIORITIES, SENDER_POLICIES, InvalidSetting
 from portal.forms import StrictForm
 from portal.tickets.workflow import IMPACTS, URGENCIES
@@ -270,6 +271,60 @@ class MailForm(SettingsForm):
         }
 
 
+class ReviewForm(SettingsForm):
+    """How long a published article stays trusted before its owner must check it."""
+
+    review_default = IntegerField(
+        _l("Check each article again after (days)"),
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_REVIEW_DAYS)],
+    )
+    review_categories = TextAreaField(
+        _l("Other periods by category (one per line: category and days, e.g. security 90)"),
+        validators=[Length(max=5000)],
+    )
+
+    def show(self, values: dict[str, Any]) -> None:
+        """Fill the default period and one line per category that has its own."""
+        periods = values["review_periods"]
+        self.review_default.data = periods["default"]
+        self.review_categories.data = "\n".join(
+            f"{slug} {days}" for slug, days in periods["categories"].items()
+        )
+
+    def values(self) -> dict[str, Any]:
+        """Return the review periods; a line naming no category or no days is refused."""
+        from sqlalchemy import select
+
+        from articles.models import Category
+        from portal.db import get_session
+
+        known = set(get_session().scalars(select(Category.slug)))
+        categories: dict[str, Any] = {}
+        for line in (self.review_categories.data or "").splitlines():
+            words = line.replace(":", " ").split()
+            if not words:
+                continue
+            if len(words) != 2 or not words[1].isdigit():
+                raise InvalidSetting(
+                    "review_periods",
+                    _l(
+                        "Write each line as a category and a number of days: %(line)s",
+                        line=line.strip()[:80],
+                    ),
+                )
+            if words[0] not in known:
+                raise InvalidSetting(
+                    "review_periods",
+                    _l(
+                        "%(name)s is not a category; use one of %(known)s.",
+                        name=words[0][:60],
+                        known=", ".join(sorted(known)),
+                    ),
+                )
+            categories[words[0]] = int(words[1])
+        return {"review_periods": {"default": self.review_default.data, "categories": categories}}
+
+
 SECTIONS: dict[str, type[SettingsForm]] = {
     "priority": MatrixForm,
     "targets": TargetsForm,
@@ -277,6 +332,7 @@ SECTIONS: dict[str, type[SettingsForm]] = {
     "confirmation": ConfirmationForm,
     "publishing": PublishingForm,
     "mail": MailForm,
+    "review": ReviewForm,
 }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from articles.models import utcnow
+from articles.staleness import DEFAULT_REVIEW_DAYS, MAX_REVIEW_DAYS, ReviewPeriods
 from portal.admin.models import Setting, SettingChange
 from portal.tickets.workflow import DEFAULT_MATRIX, IMPACTS, URGENCIES
 
@@ -224,6 +225,33 @@ def _check_domains(value: Any) -> list[str]:
     return domains
 
 
+CATEGORY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+DEFAULT_REVIEW_PERIODS: dict[str, Any] = {"default": DEFAULT_REVIEW_DAYS, "categories": {}}
+
+
+def _check_review_days(value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= MAX_REVIEW_DAYS:
+        raise InvalidSetting(
+            "review_periods",
+            _l("A review period is 1 to %(n)s days.", n=MAX_REVIEW_DAYS),
+        )
+    return value
+
+
+def _check_review_periods(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) != {"default", "categories"}:
+        raise InvalidSetting("review_periods", _l("Give a default and per-category periods."))
+    categories = value["categories"]
+    if not isinstance(categories, dict) or not all(
+        isinstance(slug, str) and CATEGORY_SLUG.match(slug) for slug in categories
+    ):
+        raise InvalidSetting("review_periods", _l("Unknown category."))
+    return {
+        "default": _check_review_days(value["default"]),
+        "categories": {slug: _check_review_days(d) for slug, d in sorted(categories.items())},
+    }
+
+
 @dataclass(frozen=True)
 class Spec:
     """A setting: its default and the check that normalises a new value or refuses it."""
@@ -242,6 +270,7 @@ SPECS: dict[str, Spec] = {
     "unknown_senders": Spec("internal", _check_policy),
     "mail_address": Spec("", _check_mailbox),
     "internal_domains": Spec([], _check_domains),
+    "review_periods": Spec(DEFAULT_REVIEW_PERIODS, _check_review_periods),
 }
 
 
@@ -328,6 +357,11 @@ def differences(
             yield from differences(old.get(key), new.get(key), (*path, str(key)))
     elif old != new:
         yield path, old, new
+
+
+def review_periods(session: Session) -> ReviewPeriods:
+    """Return the articles' review periods: the default and those set per category."""
+    return ReviewPeriods.from_setting(get(session, "review_periods"))
 
 
 def config_defaults(config: Mapping[str, Any]) -> dict[str, Any]:

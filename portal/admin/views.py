@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from articles.models import Article, ArticleState, Category, utcnow
+from articles.staleness import review_queue
 from portal.admin import catalogue, settings
 from portal.admin.catalogue import InvalidCatalogueEntry, Names
 from portal.admin.forms import (
@@ -74,6 +75,7 @@ def dashboard() -> ResponseReturnValue:
     users = db.scalars(select(User).order_by(User.role, User.username)).all()
     return render_template(
         "admin/dashboard.html",
+        to_check=review_queue(db, settings.review_periods(db), utcnow()),
         by_state=by_state,
         in_review=in_review,
         deflectors=deflectors,

@@ -41,6 +41,7 @@ class Channel(enum.StrEnum):
     WEB = "web"
     EMAIL = "email"
     PHONE = "phone"
+    IMPORT = "import"  # loaded from another desk's history (``solveloop tickets import``)
 
 
 class EventKind(enum.StrEnum):

@@ -46,13 +46,16 @@ def inbox() -> ResponseReturnValue:
 @bp.get("/notifications/<int:notification_id>")
 @login_required
 def open_one(notification_id: int) -> ResponseReturnValue:
-    """Mark one notification read and go to its ticket (404 for someone else's)."""
+    """Mark one notification read and go to its ticket, or to the review queue for an
+    article's (404 for someone else's)."""
     db = get_session()
     notification = db.get(Notification, notification_id)
     if notification is None or notification.user_id != current_user.id:
         abort(404)
     mark_read(db, _me(), [notification.id])
     db.commit()
+    if notification.ticket_id is None:
+        return redirect(url_for("staleness.queue", _anchor=f"article-{notification.article_id}"))
     return redirect(url_for("tickets.show", ticket_id=notification.ticket_id))
 
 

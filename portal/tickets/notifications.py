@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from articles.models import Base, UTCDateTime, text_enum, utcnow
+from articles.models import Article, Base, UTCDateTime, text_enum, utcnow
 from portal.auth.models import Role, User
 from portal.tickets.models import EventKind, Status, SupportGroup, Ticket, TicketEvent
 
@@ -39,6 +39,8 @@ class Kind(enum.StrEnum):
     USER_REPLIED = "user_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
+    # To an article's owner: a reader flagged it as outdated or wrong (in-app only).
+    ARTICLE_FLAGGED = "article_flagged"
 
 
 REQUESTER_KINDS = (
@@ -87,7 +89,8 @@ class MailStatus(enum.StrEnum):
 
 
 class Notification(Base):
-    """One thing one person is told about one ticket, in the app and perhaps by mail."""
+    """One thing one person is told about one ticket (or article), in the app and perhaps
+    by mail."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -97,7 +100,11 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # A ticket's notification names the ticket; an article's (ARTICLE_FLAGGED) the article.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
     # The event that caused it (its time and, for replies, its text).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     kind: Mapped[Kind] = mapped_column(text_enum(Kind))
@@ -111,7 +118,8 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
-    ticket: Mapped[Ticket] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+    article: Mapped[Article | None] = relationship()
     event: Mapped[TicketEvent | None] = relationship()
 
 
@@ -165,6 +173,8 @@ def recipients(
 ) -> list[tuple[User, Kind]]:
     """Return who hears about ``event``, and as what (the actor is left out later);
     ``admins`` returns the active admins (read once per plan, not once per event)."""
+    if (event.detail or {}).get("imported"):
+        return []  # history loaded from another desk: it all happened long ago
     ticket = event.ticket
     kind = event.kind
     if kind in (EventKind.SLA_WARNING, EventKind.SLA_BREACH):
@@ -270,6 +280,19 @@ def write(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     session.execute(insert(Notification.__table__), rows)
     return sum(row["mail_status"] is MailStatus.PENDING for row in rows)
+
+
+def notify_article_flagged(session: Session, article: Article, reader: User) -> Notification | None:
+    """Tell the article's owner (in the app) that a reader flagged it; None without an
+    active owner or when the owner flagged it themselves."""
+    owner = session.get(User, article.owner_id) if article.owner_id is not None else None
+    if owner is None or not owner.active or owner.id == reader.id:
+        return None
+    notification = Notification(
+        user=owner, article_id=article.id, kind=Kind.ARTICLE_FLAGGED, created_at=utcnow()
+    )
+    session.add(notification)
+    return notification
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -1,0 +1,150 @@
+"""Knowledge gaps: similar resolved tickets no article covers, grouped by search similarity.
+
+The grouping is measured against portal/demo/gap-history.json: 35 resolved tickets in
+Chinese and English, each labelled with the problem it is about (8 problems of 3-4
+tickets, 6 tickets alone). A pair of tickets is correctly grouped when both share a
+label and land in one group; precision is over the pairs the grouping makes, recall
+over the labelled pairs. ``pytest -s`` prints the figures.
+"""
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from articles.models import Article
+from portal.auth.models import Role
+from portal.cli import main
+from portal.kb.gaps import knowledge_gaps
+from portal.tickets.history_import import import_history
+from portal.tickets.models import ArticleLink, Ticket
+from portal.tickets.service import link_article
+
+HISTORY = Path(__file__).parents[2] / "portal" / "demo" / "gap-history.json"
+LABELS = {row["subject"]: row["group"] for row in json.loads(HISTORY.read_text())["tickets"]}
+# What an admin would add under Admin → Search synonyms for these problems.
+SYNONYMS = [
+    ["crash", "崩溃", "闪退"],
+    ["calendar", "日历"],
+    ["sync", "同步"],
+    ["battery", "电池"],
+    ["drain", "掉电"],
+    ["projector", "投影仪"],
+    ["no signal", "无信号", "没有信号"],
+    ["wecom", "企业微信"],
+    ["notification", "通知"],
+    ["disk space", "空间不足"],
+    ["input method", "输入法"],
+    ["switch", "切换"],
+]
+
+
+@pytest.fixture
+def history(app, db):
+    """The labelled tickets, imported as a desk would import its history."""
+    db.commit()
+    outcomes, _ignored = import_history(db, HISTORY)
+    assert not [o for o in outcomes if o.problem]
+    return db.scalars(select(Ticket).order_by(Ticket.id)).all()
+
+
+def _language(ticket):
+    return "zh" if any("\u4e00" <= c <= "\u9fff" for c in ticket.subject) else "en"
+
+
+def measure(gaps, tickets):
+    truth = {
+        (a.id, b.id)
+        for a, b in itertools.combinations(tickets, 2)
+        if LABELS[a.subject] == LABELS[b.subject]
+    }
+    by_id = {t.id: t for t in tickets}
+    same = {(a, b) for a, b in truth if _language(by_id[a]) == _language(by_id[b])}
+    grouped = {
+        (min(a.id, b.id), max(a.id, b.id))
+        for gap in gaps
+        for a, b in itertools.combinations(gap.tickets, 2)
+    }
+    right = grouped & truth
+    return {
+        "pairs made": len(grouped),
+        "labelled pairs": len(truth),
+        "precision": len(right) / len(grouped) if grouped else 0.0,
+        "recall": len(right) / len(truth),
+        "same-language recall": len(right & same) / len(same),
+    }
+
+
+def test_grouping_on_the_labelled_history(app, db, history):
+    with app.test_request_context():
+        plain = measure(knowledge_gaps(db, [], limit=100), history)
+        with_synonyms = measure(knowledge_gaps(db, SYNONYMS, limit=100), history)
+    print(f"\nknowledge gaps, no synonym groups: {plain}")
+    print(f"knowledge gaps, with {len(SYNONYMS)} synonym groups: {with_synonyms}")
+    # Without synonyms a Chinese and an English ticket share too few words to be alike.
+    assert plain["precision"] >= 0.95 and plain["same-language recall"] >= 0.95
+    assert with_synonyms["precision"] >= 0.9
+    # Measured: 0.69 (27 of 39 pairs); the projector and C-drive groups stay split by
+    # language, and one PDF and one input-method ticket stay alone.
+    assert with_synonyms["recall"] >= 0.65 > plain["recall"]
+
+
+def test_tickets_an_article_covers_are_not_gaps(app, db, history, make_article):
+    make_article(
+        "Excel 打开大文件崩溃 / Excel crashes when opening a large file",
+        body="Excel 打开大表格时闪退或崩溃：禁用 COM 加载项，修复 Office，关闭硬件图形加速。",
+    )
+    projector = [t for t in history if LABELS[t.subject] == "projector"]
+    solved = make_article("Conference room setup", body="Rooms have HDMI cables.")
+    for ticket in projector:
+        link_article(ticket, db.merge(solved), ArticleLink.SOLVED_BY, ticket.requester)
+    db.commit()
+    with app.test_request_context():
+        gaps = knowledge_gaps(db, SYNONYMS, limit=100)
+    grouped = {LABELS[t.subject] for gap in gaps for t in gap.tickets}
+    assert "excel-crash" not in grouped
+    assert "projector" not in grouped
+    assert {"battery", "calendar-sync", "disk-full"} <= grouped
+
+
+def test_the_admin_page_lists_the_groups_with_a_draft_link(
+    history, login, make_user, make_client, db
+):
+    admin = login(make_user(Role.ADMIN))
+    page = admin.get("/admin/knowledge-gaps")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "C盘满了怎么办" in text or "C盘空间不足" in text
+    assert "/editor/from-ticket/" in text
+    assert "Draft an article from this group" in text
+    technician = login(make_user(Role.TECHNICIAN), make_client())
+    assert technician.get("/admin/knowledge-gaps").status_code == 403
+    admin.post("/language", {"lang": "zh_CN", "next": "/"})
+    assert "知识缺口" in admin.get("/admin/knowledge-gaps").get_data(as_text=True)
+
+
+def test_the_draft_link_opens_the_from_ticket_draft(history, login, make_user, db):
+    admin = login(make_user(Role.ADMIN))
+    text = admin.get("/admin/knowledge-gaps").get_data(as_text=True)
+    start = text.index("/editor/from-ticket/") + len("/editor/from-ticket/")
+    ticket_id = int(text[start : text.index('"', start)])
+    draft = admin.get(f"/editor/from-ticket/{ticket_id}")
+    assert draft.status_code == 200
+    assert db.get(Ticket, ticket_id).subject in draft.get_data(as_text=True)
+    assert db.scalars(select(Article)).first() is None  # nothing saved before creating
+
+
+def test_the_cli_lists_the_largest_groups(database_url, tmp_path, history):
+    result = CliRunner().invoke(
+        main,
+        ["--instance", str(tmp_path / "cli"), "knowledge", "gaps", "--limit", "3", "--json"],
+        env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 3
+    assert all(r["size"] >= 2 and r["draft_from"] in r["tickets"] and r["title"] for r in rows)
+    assert rows[0]["size"] >= rows[-1]["size"]
