@@ -55,6 +55,7 @@ BENCH_SIZES ?= 20000,100000
 bench: install
 	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
 	$(BIN)/python -m benchmarks.redaction
+	$(BIN)/python -m benchmarks.rendering
 
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet uv
