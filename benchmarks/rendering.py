@@ -34,7 +34,7 @@ def _seconds(render: object, source: str) -> float:
 
 
 def main() -> None:
-    """Time each input (accepted ones the best of three), print the table and write the results file."""
+    """Time each input (accepted ones the best of three), print them, write the results."""
     unguarded = _build_parser()
     unguarded.core.ruler.disable("solveloop_inline_guard")
 
@@ -43,7 +43,7 @@ def main() -> None:
 
     results: dict[str, dict[str, float]] = {"refused, parsed without guards": {}, "accepted": {}}
     for name, source in PATHOLOGICAL.items():
-        best = min(_seconds(without_guards, source) for _ in range(1))
+        best = min(_seconds(without_guards, source) for _ in range(1))  # once: up to 13 s each
         results["refused, parsed without guards"][name] = round(best, 4)
         print(f"  {best:8.4f} s  refused: {name}", flush=True)
     for name, source in ACCEPTED.items():

@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     init_auth(app)
 
     from portal.admin.views import bp as admin_bp
+    from portal.editor.images import bp as article_images_bp
     from portal.editor.views import bp as editor_bp
     from portal.intake.views import bp as intake_bp
     from portal.kb.views import bp as kb_bp
@@ -64,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from portal.tickets.views import bp as tickets_bp
 
     blueprints = (kb_bp, intake_bp, tickets_bp, notifications_bp, attachment_views.bp)
-    for blueprint in (*blueprints, editor_bp, admin_bp):
+    for blueprint in (*blueprints, editor_bp, article_images_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors
