@@ -210,13 +210,10 @@ def _people() -> dict[int, User]:
     return {u.id: u for u in get_session().scalars(select(User))}
 
 
-@bp.context_processor
-def _category_names() -> dict[str, object]:
+def _category_names() -> dict[str, str]:
     """Category names by slug in the reader's language, for revisions and comparisons."""
     locale = locale_code()
-    return {
-        "category_names": {c.slug: c.name(locale) for c in get_session().scalars(select(Category))}
-    }
+    return {c.slug: c.name(locale) for c in get_session().scalars(select(Category))}
 
 
 def _differs(article: Article, fields: ArticleFields) -> bool:
@@ -261,6 +258,7 @@ def _edit_page(
         newer=newer,
         conflict=conflict,
         kept_note=kept_note,
+        category_names=_category_names(),
         review=review,
         images=[(image, markdown_for(image)) for image in article.images],
         people=_people() if newer or review else {},
@@ -409,7 +407,12 @@ def history(article_id: int) -> ResponseReturnValue:
     revisions = list(article.revisions)
     if not revisions:
         return render_template(
-            "editor/history.html", article=article, revisions=[], people={}, comparison=None
+            "editor/history.html",
+            article=article,
+            revisions=[],
+            people={},
+            comparison=None,
+            category_names={},
         )
     new = _revision(article, request.args.get("new")) or revisions[-1]
     old = _revision(article, request.args.get("old"))
@@ -424,6 +427,7 @@ def history(article_id: int) -> ResponseReturnValue:
         revisions=list(reversed(revisions)),
         people=_people(),
         comparison=compare(old, new),
+        category_names=_category_names(),
     )
 
 
