@@ -55,6 +55,7 @@ BENCH_SIZES ?= 20000,100000
 bench: install
 	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
 	$(BIN)/python -m benchmarks.redaction
+	$(BIN)/python -m benchmarks.rendering
 
 # The service desk's speed (issue 14): the SLA sweep over 100k open tickets and mail intake
 # (throughput and the kill -9 drill). Writes benchmarks/results/desk-*.json and docs/performance.md.

@@ -37,3 +37,15 @@ class MarkdownTooComplex(ArticleError):
 
 class DraftIncomplete(ArticleError):
     """The ticket notes lack what an article needs (a resolution, a subject or symptom)."""
+
+
+class ArticleChanged(ArticleError):
+    """Someone saved the article (or changed its state) after the editor was opened."""
+
+    def __init__(self, loaded: int, current: int) -> None:
+        self.loaded = loaded
+        self.current = current
+        super().__init__(
+            f"The article changed since you opened it (revision {loaded}; it is now at "
+            f"revision {current})."
+        )

@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     DateTime,
@@ -192,6 +193,9 @@ class Article(Base):
     proposals: Mapped[list[Proposal]] = relationship(
         back_populates="article", order_by="Proposal.id", cascade="all, delete-orphan"
     )
+    images: Mapped[list[ArticleImage]] = relationship(
+        back_populates="article", order_by="ArticleImage.id", cascade="all, delete-orphan"
+    )
 
 
 class Revision(Base):
@@ -207,11 +211,44 @@ class Revision(Base):
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20))
     visibility: Mapped[str] = mapped_column(String(20))
+    # The classification saved with this revision. ``tags`` is None on revisions saved
+    # before it was recorded (migration 0017): their category is "not recorded" too.
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL")
+    )
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="revisions")
+    category: Mapped[Category | None] = relationship()
+
+    @property
+    def classification_recorded(self) -> bool:
+        """Whether this revision recorded its category and tags (older ones did not)."""
+        return self.tags is not None
+
+
+class ArticleImage(Base):
+    """An image uploaded in an article's editor, stored in the attachments folder and
+    served with the article's own visibility (``/kb/images/<id>``)."""
+
+    __tablename__ = "article_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="images")
 
 
 class ProposalOutcome(enum.StrEnum):

@@ -1,34 +1,41 @@
 """Article Markdown to sanitised HTML and to plain text: the one path user Markdown takes.
 
-python-markdown has no safe mode, so raw HTML is turned off in the parser (it shows as
-text) and the HTML it produces goes through an nh3 allow-list. The parser is also slow
-on some inputs (quadratic in unclosed brackets, in markup per paragraph, in headings
-per block; recursive in nesting), so each render carries guards that refuse such input
-with ``MarkdownTooComplex`` before the expensive stage runs. The guard limits below were
-measured so that anything they accept renders in well under a second (see the tests).
+Markdown is parsed by markdown-it-py (CommonMark: a fenced code block indented under a
+list item stays in the item, as on GitHub) with GFM tables, strikethrough, heading ids
+and admonitions (``!!! warning "Title"``, then the text indented by four spaces). Raw
+HTML is turned off in the parser (it shows as text), and the HTML it produces goes
+through an nh3 allow-list. Each render first runs guards that refuse oversized structure
+(too many blocks, fences, inline markup or brackets; deep nesting) with
+``MarkdownTooComplex``. The limits were measured against python-markdown, which this
+module used before and whose cost grew quadratically with them; they were kept when the
+parser changed, so that what an article may hold stays the same, and markdown-it renders
+anything they accept in well under a second (see the tests and
+``benchmarks/rendering.py``).
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as etree
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from html.parser import HTMLParser
 
-import markdown
 import nh3
-from markdown.extensions.tables import TableExtension
-from markdown.extensions.toc import TocExtension, slugify_unicode
-from markdown.util import AtomicString
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.admon import admon_plugin
 
 from articles.errors import ArticleTooLarge, MarkdownTooComplex
 
 MAX_SOURCE_CHARS = 100_000
 
-# Guard limits, each with the slowest accepted input measured at the limit (2-core
-# machine under load, Python 3.11, markdown 3.11). A real 100,000-character article
-# (headings, lists, tables, code, links, Chinese) renders in 0.2 s and stays well inside
-# every limit; inputs built to max out several limits at once took 0.3-0.45 s.
+# Guard limits. The seconds after each are python-markdown's for the slowest input
+# accepted at the limit (2-core machine under load, markdown 3.11), where the limits were
+# set. markdown-it-py 4.3 renders the same accepted inputs in at most 0.4 s, and without
+# the guards the refused ones take up to 13 s (unclosed images; brackets 5.7 s, table
+# cells 3.2 s): ``python -m benchmarks.rendering`` measures both.
 MAX_CODE_FENCES = 400  # ``` or ~~~ lines; 0.02 s
 MAX_FENCE_SCAN = 2_000_000  # characters scanned for fences never closed; 0.07 s
 MAX_NESTING_DEPTH = 24  # lists and quotes inside each other; recursion stays shallow
@@ -37,12 +44,23 @@ MAX_BLOCK_SPLIT_WORK = 3_000_000  # characters re-scanned splitting out headings
 MAX_INLINE_MARKUP = 15_000  # weighted: a link counts 5, an autolink 4, a `*` 1; 0.1-0.26 s
 MAX_INLINE_WORK = 150_000_000  # markup times the length of its paragraph; 0.06 s
 MAX_BRACKET_SCAN = 1_000_000  # weighted characters walked parsing links; 0.14 s
+MAX_EMPHASIS_RUN = 100  # * or _ in a row inside text: emphasis nested 50 deep at most
+
+# The admonitions an article may use, with the title each gets when the author gives
+# none: in both languages, because an article is rendered once for every reader.
+ADMONITIONS = {
+    "note": "Note · 注意",
+    "info": "Info · 说明",
+    "tip": "Tip · 提示",
+    "warning": "Warning · 警告",
+    "danger": "Danger · 危险",
+}
 
 _TAGS = frozenset(
     {
         "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote",
-        "ul", "ol", "li", "pre", "code", "em", "strong", "a", "img",
-        "table", "thead", "tbody", "tr", "th", "td",
+        "ul", "ol", "li", "pre", "code", "em", "strong", "s", "a", "img",
+        "table", "thead", "tbody", "tr", "th", "td", "div",
     }
 )  # fmt: skip
 _HEADING_ATTRIBUTES = frozenset({"id"})
@@ -53,16 +71,19 @@ _ATTRIBUTES: dict[str, frozenset[str]] = {
     "th": frozenset({"align"}),
     "td": frozenset({"align"}),
     "code": frozenset({"class"}),
+    "div": frozenset({"class"}),
+    "p": frozenset({"class"}),
     **{f"h{level}": _HEADING_ATTRIBUTES for level in range(1, 7)},
 }
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _LINK_REL = "noopener noreferrer nofollow"
 _CODE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 _IMAGE_SRC_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
+_ADMONITION_CLASSES = frozenset({f"admonition {kind}" for kind in ADMONITIONS})
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """Narrow what the allow-list lets through: image sources and code classes."""
+    """Narrow what the allow-list lets through: image sources and a fixed set of classes."""
     if tag == "img" and attribute == "src":
         scheme = _IMAGE_SRC_SCHEME.match(value)
         if scheme and scheme.group(1).lower() not in {"http", "https"}:
@@ -70,6 +91,10 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "code" and attribute == "class":
         languages = [name for name in value.split() if _CODE_CLASS.fullmatch(name)]
         return " ".join(languages) or None
+    if tag == "div" and attribute == "class":
+        return value if value in _ADMONITION_CLASSES else None
+    if tag == "p" and attribute == "class":
+        return value if value == "admonition-title" else None
     return value
 
 
@@ -88,9 +113,12 @@ def render_markdown(source: str) -> str:
     """Return sanitised HTML for article Markdown; raise ArticleTooLarge/MarkdownTooComplex."""
     if len(source) > MAX_SOURCE_CHARS:
         raise ArticleTooLarge(len(source), MAX_SOURCE_CHARS)
+    lines = source.splitlines()
+    _check_fences("\n".join(lines))
+    _check_blocks(lines)
     try:
-        html = _markdown_parser().convert(source)
-    except RecursionError as error:
+        html = _PARSER.render(source)
+    except RecursionError as error:  # pragma: no cover - the nesting guard refuses first
         raise MarkdownTooComplex(
             "The article nests lists, quotes or emphasis too deeply to display."
         ) from error
@@ -110,7 +138,7 @@ def html_to_text(html: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
-_BLOCK_TAGS = frozenset(_TAGS - {"em", "strong", "a", "code", "img"})
+_BLOCK_TAGS = frozenset(_TAGS - {"em", "strong", "s", "a", "code", "img"})
 
 
 class _TextExtractor(HTMLParser):
@@ -132,25 +160,103 @@ class _TextExtractor(HTMLParser):
         self.parts.append(data)
 
 
-def _markdown_parser() -> markdown.Markdown:
-    # A fresh parser per call: Markdown instances keep state and are not thread-safe,
-    # and building one costs well under a millisecond.
-    parser = markdown.Markdown(
-        extensions=[
-            "fenced_code",
-            TableExtension(use_align_attribute=True),  # align="…" instead of style="…"
-            "sane_lists",
-            TocExtension(slugify=slugify_unicode),
-        ],
-        output_format="html",
+def heading_id(text: str) -> str:
+    """Return a heading's id: lower case, words joined by hyphens, Chinese kept."""
+    normal = unicodedata.normalize("NFKC", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", normal)).strip("-") or "section"
+
+
+def _heading_ids(state: StateCore) -> None:
+    """Give every heading a unique id (a repeat gets -1, -2…), in one pass."""
+    taken: set[str] = set()
+    repeats: dict[str, int] = {}
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or index + 1 >= len(tokens):
+            continue
+        words = tokens[index + 1].children or []
+        base = heading_id("".join(t.content for t in words if t.type in ("text", "code_inline")))
+        slug = base
+        while slug in taken:  # each base resumes where it stopped: linear overall
+            repeats[base] = repeats.get(base, 0) + 1
+            slug = f"{base}-{repeats[base]}"
+        taken.add(slug)
+        token.attrs["id"] = slug
+
+
+def _table_alignment(state: StateCore) -> None:
+    """Turn the table cells' style="text-align:…" into align="…": no style reaches HTML."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            style = str(token.attrs.pop("style", ""))
+            if style.startswith("text-align:"):
+                token.attrs["align"] = style.removeprefix("text-align:")
+
+
+def _render_admonition(
+    self: object, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """Open an admonition of a known kind (an unknown one is a note), titled in both
+    languages unless the author gave a title; collapsible ones are shown open."""
+    token = tokens[idx]
+    if token.nesting != 1:
+        return "</div>\n"
+    kind = token.info.strip().split(" ", 1)[0].lower()
+    kind = kind if kind in ADMONITIONS else "note"
+    return f'<div class="admonition {kind}">\n'
+
+
+def _render_admonition_title(
+    self: object, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    if token.nesting != 1:
+        return "</p>\n"
+    return '<p class="admonition-title">'
+
+
+def _admonition_titles(state: StateCore) -> None:
+    """Give each admonition the bilingual title of its kind when the author wrote none."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "admonition_open":
+            continue
+        words = token.info.strip().split(" ", 1)
+        kind = words[0].lower()
+        written = len(words) > 1 and words[1].strip() not in ("", '""')
+        title = tokens[index + 2] if index + 2 < len(tokens) else None
+        if not written and title is not None and title.type == "inline":
+            text = ADMONITIONS.get(kind, ADMONITIONS["note"])
+            title.content = text
+            if title.children:
+                title.children = [Token("text", "", 0, content=text)]
+
+
+def _any_link(url: str) -> bool:
+    return True
+
+
+def _build_parser() -> MarkdownIt:
+    # One parser for every render: markdown-it keeps no state between renders.
+    parser = (
+        MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+        .enable(["table", "strikethrough"])
+        .use(admon_plugin)
     )
-    # Raw HTML is never markup in an article: without these two it is escaped as text.
-    parser.preprocessors.deregister("html_block")
-    parser.inlinePatterns.deregister("html")
-    # The guards only need a run() method, which is all python-markdown calls.
-    parser.preprocessors.register(_FenceGuard(), "solveloop_fence_guard", 27)
-    parser.preprocessors.register(_BlockGuard(), "solveloop_block_guard", 24)
-    parser.treeprocessors.register(_InlineGuard(), "solveloop_inline_guard", 25)
+    # The nesting guard refuses deeper structure before parsing; past maxNesting
+    # markdown-it would silently stop nesting instead.
+    parser.options["maxNesting"] = MAX_NESTING_DEPTH * 4
+    # Every link stays a link here and nh3 alone decides which targets survive (one
+    # sanitising path): a javascript: link keeps its text and loses its target.
+    parser.validateLink = _any_link  # type: ignore[method-assign]  # its documented hook
+    parser.core.ruler.before("inline", "solveloop_inline_guard", _guard_inline)
+    parser.core.ruler.push("solveloop_heading_ids", _heading_ids)
+    parser.core.ruler.push("solveloop_table_alignment", _table_alignment)
+    parser.core.ruler.push("solveloop_admonition_titles", _admonition_titles)
+    parser.add_render_rule("admonition_open", _render_admonition)
+    parser.add_render_rule("admonition_close", _render_admonition)
+    parser.add_render_rule("admonition_title_open", _render_admonition_title)
+    parser.add_render_rule("admonition_title_close", _render_admonition_title)
     return parser
 
 
@@ -242,22 +348,6 @@ def _check_blocks(lines: list[str]) -> None:
         )
 
 
-class _FenceGuard:
-    """Refuses documents whose code fences would be scanned over and over."""
-
-    def run(self, lines: list[str]) -> list[str]:
-        _check_fences("\n".join(lines))
-        return lines
-
-
-class _BlockGuard:
-    """Refuses deep nesting, too many blocks and blocks that headings split line by line."""
-
-    def run(self, lines: list[str]) -> list[str]:
-        _check_blocks(lines)
-        return lines
-
-
 # Characters that may start inline markup, weighted by what a match costs (measured:
 # about 12 µs per unit; a link or an autolinked address is 4-5 times an emphasis).
 _INLINE_TRIGGERS = {"`": 1, "\\": 1, "&": 1, "*": 1, "_": 1, "  \n": 2, "<": 4, "[": 5}
@@ -327,37 +417,43 @@ def _destination_end(text: str, start: int, closing: dict[int, int]) -> int:
     return max(end, close.end()) if close else len(text)
 
 
-def _inline_texts(root: etree.Element) -> Iterator[str]:
-    for element in root.iter():
-        for text in (element.text, element.tail):
-            if text and not isinstance(text, AtomicString):
-                yield text
+_EMPHASIS_RUN = re.compile(rf"\*{{{MAX_EMPHASIS_RUN + 1},}}|_{{{MAX_EMPHASIS_RUN + 1},}}")
 
 
-class _InlineGuard:
-    """Refuses paragraphs whose inline markup would take too long to parse."""
+def _inline_texts(tokens: Sequence[Token]) -> Iterator[str]:
+    for token in tokens:
+        if token.type == "inline" and token.content:
+            yield token.content
 
-    def run(self, root: etree.Element) -> None:
-        markup = 0
-        work = 0
-        scanned = 0
-        for text in _inline_texts(root):
-            text_markup = _inline_markup(text)
-            markup += text_markup
-            # Each inline match rebuilds its paragraph: quadratic in long paragraphs.
-            work += text_markup * len(text)
-            if markup > MAX_INLINE_MARKUP:
-                raise MarkdownTooComplex(
-                    f"The article has {markup:,} or more inline markup characters "
-                    f"(* _ ` [ < & \\); at most {MAX_INLINE_MARKUP:,} are allowed."
-                )
-            if work > MAX_INLINE_WORK:
-                raise MarkdownTooComplex(
-                    "A paragraph has too much inline markup (links, emphasis, code, "
-                    "entities); split it into smaller paragraphs."
-                )
-            scanned += _bracket_scan(text, MAX_BRACKET_SCAN - scanned)
-            if scanned > MAX_BRACKET_SCAN:
-                raise MarkdownTooComplex(
-                    "The article has too many unclosed or deeply nested [ brackets."
-                )
+
+def _guard_inline(state: StateCore) -> None:
+    """Refuse paragraphs whose inline markup would take too long to parse."""
+    markup = 0
+    work = 0
+    scanned = 0
+    for text in _inline_texts(state.tokens):
+        if _EMPHASIS_RUN.search(text):
+            raise MarkdownTooComplex(
+                f"Emphasis is nested too deeply: more than {MAX_EMPHASIS_RUN} * or _ in a row."
+            )
+        text_markup = _inline_markup(text)
+        markup += text_markup
+        work += text_markup * len(text)
+        if markup > MAX_INLINE_MARKUP:
+            raise MarkdownTooComplex(
+                f"The article has {markup:,} or more inline markup characters "
+                f"(* _ ` [ < & \\); at most {MAX_INLINE_MARKUP:,} are allowed."
+            )
+        if work > MAX_INLINE_WORK:
+            raise MarkdownTooComplex(
+                "A paragraph has too much inline markup (links, emphasis, code, "
+                "entities); split it into smaller paragraphs."
+            )
+        scanned += _bracket_scan(text, MAX_BRACKET_SCAN - scanned)
+        if scanned > MAX_BRACKET_SCAN:
+            raise MarkdownTooComplex(
+                "The article has too many unclosed or deeply nested [ brackets."
+            )
+
+
+_PARSER = _build_parser()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from articles import feedback
 from articles.drafting import slugify
-from articles.errors import ArticleError, ArticleNotFound
+from articles.errors import ArticleChanged, ArticleError, ArticleNotFound
 from articles.lifecycle import check_transition
 from articles.models import (
     Article,
@@ -92,6 +92,8 @@ def _record(session: Session, article: Article, author_id: int | None, note: str
             body=article.body,
             state=article.state.value,
             visibility=article.visibility.value,
+            category_id=article.category_id,
+            tags=sorted(t.name for t in article.tags),
             author_id=author_id,
             note=note[:300],
         )
@@ -135,10 +137,26 @@ def create_article(
     return article
 
 
+def check_version(article: Article, loaded: int | None) -> None:
+    """Raise ArticleChanged unless ``loaded`` is the article's current version (None: the
+    caller does not say, as for demo content and tests of the domain)."""
+    if loaded is not None and loaded != article.version:
+        raise ArticleChanged(loaded, article.version)
+
+
 def update_article(
-    session: Session, article: Article, fields: ArticleFields, editor_id: int | None, note: str = ""
+    session: Session,
+    article: Article,
+    fields: ArticleFields,
+    editor_id: int | None,
+    note: str = "",
+    loaded: int | None = None,
 ) -> Article:
-    """Save new content as the next revision; a published article stays published."""
+    """Save new content as the next revision; a published article stays published.
+
+    ``loaded`` is the version the editor was opened at: a save over a newer one raises
+    ArticleChanged and changes nothing."""
+    check_version(article, loaded)
     _apply_fields(session, article, fields)
     article.slug = slugify(article.title)
     article.version += 1
@@ -147,9 +165,16 @@ def update_article(
 
 
 def change_state(
-    session: Session, article: Article, target: ArticleState, user_id: int | None, note: str = ""
+    session: Session,
+    article: Article,
+    target: ArticleState,
+    user_id: int | None,
+    note: str = "",
+    loaded: int | None = None,
 ) -> Article:
-    """Move an article through its lifecycle (review, publish, archive, restore)."""
+    """Move an article through its lifecycle (review, publish, archive, reactivate);
+    raise ArticleChanged if it changed after version ``loaded``."""
+    check_version(article, loaded)
     check_transition(article.state, target)
     article.state = target
     article.version += 1
@@ -157,6 +182,42 @@ def change_state(
     if target is ArticleState.PUBLISHED:
         article.published_at = article.updated_at
     _record(session, article, user_id, note or target.value)
+    return article
+
+
+def restore_revision(
+    session: Session,
+    article: Article,
+    revision: Revision,
+    user_id: int | None,
+    loaded: int | None = None,
+) -> Article:
+    """Save an old revision's title, text and classification as the next revision (the
+    history is never rewritten); the article keeps its state.
+
+    A revision that did not record its category and tags leaves the current ones; a
+    category since retired or removed is left as it is now too."""
+    if revision.article_id != article.id:
+        raise ArticleNotFound(f"Revision {revision.number} is not one of this article's.")
+    check_version(article, loaded)
+    category_id = article.category_id
+    tags = tuple(t.name for t in article.tags)
+    if revision.tags is not None:
+        tags = tuple(revision.tags)
+        chosen = session.get(Category, revision.category_id) if revision.category_id else None
+        if revision.category_id is None or (chosen is not None and not chosen.retired):
+            category_id = revision.category_id
+    fields = ArticleFields(
+        title=revision.title,
+        body=revision.body,
+        category_id=category_id,
+        visibility=Visibility(revision.visibility),
+        tags=tags,
+    )
+    _apply_fields(session, article, fields)
+    article.slug = slugify(article.title)
+    article.version += 1
+    _record(session, article, user_id, f"restored revision {revision.number}")
     return article
 
 
@@ -236,14 +297,17 @@ def archive_article(
     user_id: int | None,
     replacement_ids: Iterable[int] = (),
     note: str = "",
+    loaded: int | None = None,
 ) -> Article:
-    """Archive a published article, naming the published articles that replace it (optional)."""
+    """Archive a published article, naming the published articles that replace it (optional);
+    raise ArticleChanged if it changed after version ``loaded``."""
+    check_version(article, loaded)
     replacements = _replacements_for(session, article, replacement_ids)
     check_transition(article.state, ArticleState.ARCHIVED)
     article.replacements = replacements
     if replacements and not note:
         note = "archived; replaced by " + ", ".join(f"#{a.id}" for a in replacements)
-    return change_state(session, article, ArticleState.ARCHIVED, user_id, note)
+    return change_state(session, article, ArticleState.ARCHIVED, user_id, note, loaded)
 
 
 def merge_article(

@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     from portal.admin.gaps_views import bp as gaps_bp
     from portal.admin.views import bp as admin_bp
+    from portal.editor.images import bp as article_images_bp
     from portal.editor.views import bp as editor_bp
     from portal.intake.views import bp as intake_bp
     from portal.kb.staleness_views import bp as staleness_bp
@@ -66,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from portal.tickets.views import bp as tickets_bp
 
     blueprints = (kb_bp, intake_bp, tickets_bp, notifications_bp, attachment_views.bp)
-    for blueprint in (*blueprints, editor_bp, admin_bp, staleness_bp, gaps_bp):
+    for blueprint in (*blueprints, editor_bp, article_images_bp, admin_bp, staleness_bp, gaps_bp):
         app.register_blueprint(blueprint)
 
     from portal import errors

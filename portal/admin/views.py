@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from articles.models import Article, ArticleState, Category, utcnow
+from articles.revisions import waiting_since
 from articles.staleness import review_queue
 from portal.admin import catalogue, settings
 from portal.admin.catalogue import InvalidCatalogueEntry, Names
@@ -60,9 +61,9 @@ def dashboard() -> ResponseReturnValue:
     """Articles by state, the review queue, the top deflecting articles, tickets by status."""
     db = get_session()
     by_state = dict(db.execute(select(Article.state, func.count()).group_by(Article.state)).all())
-    in_review = db.scalars(
-        select(Article).where(Article.state == ArticleState.IN_REVIEW).order_by(Article.updated_at)
-    ).all()
+    in_review = db.scalars(select(Article).where(Article.state == ArticleState.IN_REVIEW)).all()
+    waiting = {a.id: waiting_since(a.revisions) or a.updated_at for a in in_review}
+    in_review = sorted(in_review, key=lambda a: (waiting[a.id], a.id))
     deflectors = db.execute(
         select(Article, func.count(Deflection.id).label("n"))
         .join(Deflection, Deflection.article_id == Article.id)
@@ -78,6 +79,7 @@ def dashboard() -> ResponseReturnValue:
         to_check=review_queue(db, settings.review_periods(db), utcnow()),
         by_state=by_state,
         in_review=in_review,
+        waiting=waiting,
         deflectors=deflectors,
         tickets=tickets,
         deflections=deflections,

@@ -23,7 +23,7 @@ from articles.drafting import (
     notes_fingerprint,
     undo_redactions,
 )
-from articles.errors import ArticleError
+from articles.errors import ArticleChanged, ArticleError, InvalidTransition
 from articles.models import (
     Article,
     ArticleState,
@@ -32,9 +32,11 @@ from articles.models import (
     ProposalOutcome,
     Revision,
     Visibility,
+    utcnow,
 )
 from articles.redaction import Kind
 from articles.rendering import render_markdown
+from articles.revisions import compare, diff_text, last_reviewed, waiting_since
 from articles.service import (
     MAX_TITLE_CHARS,
     ArticleFields,
@@ -51,6 +53,7 @@ from articles.service import (
     merge_article,
     parse_tags,
     propose_change,
+    restore_revision,
     update_article,
 )
 from portal.admin import settings
@@ -59,6 +62,7 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.editor.forms import AppendForm, ArticleForm
+from portal.editor.images import markdown_for
 from portal.i18n import locale_code
 from portal.kb.queries import (
     SIMILAR_FLOOR,
@@ -81,19 +85,21 @@ STATE_LABELS = {
 }
 
 
-def _form(article: Article | None = None) -> ArticleForm:
-    form = ArticleForm(obj=article)
+def _form(article: Article | None = None, fresh: bool = False) -> ArticleForm:
+    """The editor form: from the request, or (``fresh``, or on GET) from the article."""
+    form = ArticleForm(obj=article, formdata=None) if fresh else ArticleForm(obj=article)
+    load = request.method == "GET" or fresh
     if article is None:
         del form.note  # a new article has no revision to describe
         del form.version
-    elif request.method == "GET":
+    elif load:
         form.version.data = str(article.version)
     locale = locale_code()
     current = article.category_id if article is not None else None
     form.category.choices = [SelectChoice("", "—")] + [
         SelectChoice(c.slug, c.name(locale)) for c in categories_to_choose(get_session(), current)
     ]
-    if article is not None and request.method == "GET":
+    if article is not None and load:
         form.category.data = article.category.slug if article.category else ""
         form.visibility.data = article.visibility.value
         form.tags.data = ", ".join(t.name for t in article.tags)
@@ -112,7 +118,9 @@ def _fields(form: ArticleForm) -> ArticleFields:
 
 
 def _article(article_id: int) -> Article:
-    article = get_session().get(Article, article_id)
+    # A change locks the row (PostgreSQL; SQLite writes are serialised by BEGIN
+    # IMMEDIATE), so two saves cannot both pass the version check.
+    article = get_session().get(Article, article_id, with_for_update=request.method == "POST")
     if article is None:
         abort(404)
     return article
@@ -166,9 +174,18 @@ def articles() -> ResponseReturnValue:
     if state != "all":
         stmt = stmt.where(Article.state == ArticleState(state))
     found = get_session().scalars(stmt).all()
+    waiting = {
+        a.id: since
+        for a in found
+        if a.state is ArticleState.IN_REVIEW and (since := waiting_since(a.revisions)) is not None
+    }
+    if state == ArticleState.IN_REVIEW.value:  # the review queue: the longest waiting first
+        found = sorted(found, key=lambda a: (waiting.get(a.id) or a.updated_at, a.id))
     return render_template(
         "editor/list.html",
         articles=found,
+        waiting=waiting,
+        now=utcnow(),
         state=state,
         states=STATE_FILTERS,
         sort=sort,
@@ -196,13 +213,30 @@ def new() -> ResponseReturnValue:
     return render_template("editor/edit.html", form=form, article=None, similar=[]), status
 
 
-def _changed_since(article: Article, form: ArticleForm) -> list[Revision]:
-    """Return the revisions saved after the one the form was loaded at (empty: none, or
-    the form does not say)."""
-    loaded = str(form.version.data or "").strip()
-    if not loaded.isdigit() or int(loaded) >= article.version:
-        return []
-    return [r for r in article.revisions if r.number > int(loaded)]
+def _loaded_version(raw: object) -> int:
+    """Return the revision a form says it was opened at; 400 if it does not say."""
+    loaded = str(raw or "").strip()
+    if not loaded.isdigit():
+        abort(
+            400,
+            description=_("The form does not say which revision of the article it was opened at."),
+        )
+    return int(loaded)
+
+
+def _changed_since(article: Article, loaded: int) -> list[Revision]:
+    """Return the revisions saved after the one the form was loaded at (empty: none)."""
+    return [r for r in article.revisions if r.number > loaded]
+
+
+def _people() -> dict[int, User]:
+    return {u.id: u for u in get_session().scalars(select(User))}
+
+
+def _category_names() -> dict[str, str]:
+    """Category names by slug in the reader's language, for revisions and comparisons."""
+    locale = locale_code()
+    return {c.slug: c.name(locale) for c in get_session().scalars(select(Category))}
 
 
 def _differs(article: Article, fields: ArticleFields) -> bool:
@@ -216,9 +250,27 @@ def _differs(article: Article, fields: ArticleFields) -> bool:
 
 
 def _edit_page(
-    article: Article, form: ArticleForm, status: int, newer: Sequence[Revision] = ()
+    article: Article,
+    form: ArticleForm,
+    status: int,
+    newer: Sequence[Revision] = (),
+    mine: ArticleFields | None = None,
+    kept_note: str = "",
 ) -> ResponseReturnValue:
+    """The editor; after a conflict (``newer``) it also shows the article as it is now
+    beside what this editor sent (``mine``), with the differences between them."""
     similar = similar_articles(article.title, exclude=article.id)
+    review = None
+    if article.state is ArticleState.IN_REVIEW and article.revisions:
+        review = compare(last_reviewed(article.revisions), article.revisions[-1])
+    conflict = None
+    if newer and mine is not None:
+        conflict = {
+            "mine": mine,
+            "title": diff_text(article.title, mine.title),
+            "body": diff_text(article.body, mine.body),
+            "category": get_session().get(Category, mine.category_id) if mine.category_id else None,
+        }
     return render_template(
         "editor/edit.html",
         form=form,
@@ -227,10 +279,13 @@ def _edit_page(
         staff_note_sections=_staff_note_sections(article),
         may_publish=may_publish(),
         newer=newer,
-        people={u.id: u for u in get_session().scalars(select(User))}
-        if newer or _pending(article)
-        else {},
         proposals=_pending(article),
+        conflict=conflict,
+        kept_note=kept_note,
+        category_names=_category_names(),
+        review=review,
+        images=[(image, markdown_for(image)) for image in article.images],
+        people=_people() if newer or review or _pending(article) else {},
     ), status
 
 
@@ -257,17 +312,20 @@ def _save_edits(article: Article, form: ArticleForm) -> ResponseReturnValue | No
     """Save the editor's fields as a revision if they changed; return the page to show
     instead when they are invalid (422) or were loaded before someone else's save (409:
     the page keeps the text and lists what changed, and saving again keeps this text)."""
+    loaded = _loaded_version(form.version.data)
     if not form.validate_on_submit():
         return _edit_page(article, form, 422)
-    newer = _changed_since(article, form)
+    newer = _changed_since(article, loaded)
     if newer:
         form.version.data = str(article.version)
-        return _edit_page(article, form, 409, newer)
+        return _edit_page(article, form, 409, newer, mine=_fields(form))
     fields = _fields(form)
     if not _differs(article, fields):
         return None
     try:
-        update_article(get_session(), article, fields, current_user.id, form.note.data or "")
+        update_article(
+            get_session(), article, fields, current_user.id, form.note.data or "", loaded=loaded
+        )
     except ArticleError as exc:
         form.body.errors = [str(exc)]
         return _edit_page(article, form, 422)
@@ -305,47 +363,44 @@ def preview() -> ResponseReturnValue:
     return render_template("editor/preview.html", html=Markup(html))  # noqa: S704 - sanitised by render_markdown
 
 
-@bp.post("/articles/<int:article_id>/<any(submit, publish, archive, restore, reject):action>")
+@bp.post("/articles/<int:article_id>/<any(submit, publish, archive, reactivate, reject):action>")
 @role_required(Role.TECHNICIAN)
 def transition(article_id: int, action: str) -> ResponseReturnValue:
-    """Move an article through review: submit, publish, archive, restore, send back."""
+    """Move an article through review: submit, publish, archive, reactivate (archived →
+    draft), send back; refused with 409 if the article changed since the page was opened."""
     article = _article(article_id)
     targets = {
         "submit": ArticleState.IN_REVIEW,
         "publish": ArticleState.PUBLISHED,
         "archive": ArticleState.ARCHIVED,
-        "restore": ArticleState.DRAFT,
+        "reactivate": ArticleState.DRAFT,
         "reject": ArticleState.DRAFT,
     }
-    admin_only = {"archive", "restore", "reject"}
+    admin_only = {"archive", "reactivate", "reject"}
     if (action == "publish" and not may_publish()) or (
         action in admin_only and not current_user.has_role(Role.ADMIN)
     ):
         abort(403)
+    note = request.form.get("note", "")[:300]
     if "title" in request.form:  # sent with the editor's fields: keep those edits first
         refused = _save_edits(article, _form(article))
         if refused is not None:
             return refused
+        loaded = article.version
+    else:
+        loaded = _loaded_version(request.form.get("version"))
     try:
         if action == "archive":
             archive_article(
-                get_session(),
-                article,
-                current_user.id,
-                _article_ids("replacement"),
-                request.form.get("note", "")[:300],
+                get_session(), article, current_user.id, _article_ids("replacement"), note, loaded
             )
         else:
-            change_state(
-                get_session(),
-                article,
-                targets[action],
-                current_user.id,
-                request.form.get("note", "")[:300],
-            )
+            change_state(get_session(), article, targets[action], current_user.id, note, loaded)
     except InvalidArticle:  # only archiving names other articles
         abort(422, description=_("A replacement must be another published article."))
-    except ArticleError as exc:
+    except ArticleChanged:
+        return _stale_page(article, loaded, kept_note=note if action == "reject" else "")
+    except InvalidTransition as exc:
         abort(422, description=str(exc))
     get_session().commit()
     flash(_("The article is now %(state)s.", state=STATE_LABELS[article.state]), "info")
@@ -354,14 +409,80 @@ def transition(article_id: int, action: str) -> ResponseReturnValue:
     return redirect(url_for("editor.edit", article_id=article.id))
 
 
+def _stale_page(article: Article, loaded: int, kept_note: str = "") -> ResponseReturnValue:
+    """409: the article changed after the page was opened; nothing was done. The editor
+    shows the article as it is now, what changed meanwhile, and the note typed."""
+    get_session().rollback()
+    get_session().expire_all()
+    return _edit_page(
+        article,
+        _form(article, fresh=True),
+        409,
+        _changed_since(article, loaded),
+        kept_note=kept_note,
+    )
+
+
+def _revision(article: Article, raw: object) -> Revision | None:
+    number = str(raw or "").strip()
+    if not number:
+        return None
+    found = next((r for r in article.revisions if str(r.number) == number), None)
+    if found is None:
+        abort(404, description=_("This article has no revision %(n)s.", n=number))
+    return found
+
+
 @bp.get("/articles/<int:article_id>/history")
 @role_required(Role.TECHNICIAN)
 def history(article_id: int) -> ResponseReturnValue:
-    """Every revision of an article, newest first."""
+    """Every revision of an article, newest first, with who saved it and why; ``?old=&new=``
+    compares two of them (by default the newest with the one before)."""
     article = _article(article_id)
+    revisions = list(article.revisions)
+    if not revisions:
+        return render_template(
+            "editor/history.html",
+            article=article,
+            revisions=[],
+            people={},
+            comparison=None,
+            category_names={},
+        )
+    new = _revision(article, request.args.get("new")) or revisions[-1]
+    old = _revision(article, request.args.get("old"))
+    if old is None and "old" not in request.args:
+        earlier = [r for r in revisions if r.number < new.number]
+        old = earlier[-1] if earlier else None
+    if old is not None and old.number > new.number:
+        old, new = new, old
     return render_template(
-        "editor/history.html", article=article, revisions=list(reversed(article.revisions))
+        "editor/history.html",
+        article=article,
+        revisions=list(reversed(revisions)),
+        people=_people(),
+        comparison=compare(old, new),
+        category_names=_category_names(),
     )
+
+
+@bp.post("/articles/<int:article_id>/revisions/<int:number>/restore")
+@role_required(Role.ADMIN)
+def restore(article_id: int, number: int) -> ResponseReturnValue:
+    """Save an old revision's content as a new revision (admins; the history stays)."""
+    article = _article(article_id)
+    revision = _revision(article, number)
+    assert revision is not None
+    loaded = _loaded_version(request.form.get("version"))
+    try:
+        restore_revision(get_session(), article, revision, current_user.id, loaded)
+    except ArticleChanged:
+        return _stale_page(article, loaded)
+    except ArticleError as exc:
+        abort(422, description=str(exc))
+    get_session().commit()
+    flash(_("Revision %(old)s restored as revision %(n)s.", old=number, n=article.version), "info")
+    return redirect(url_for("editor.history", article_id=article.id))
 
 
 KIND_LABELS = {

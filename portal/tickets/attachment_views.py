@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("attachments", __name__)
 
 # The forms that carry files: their requests may be larger than MAX_CONTENT_LENGTH.
-UPLOAD_ENDPOINTS = frozenset({"intake.new_request", "intake.record_call", "tickets.reply"})
+UPLOAD_ENDPOINTS = frozenset(
+    {"intake.new_request", "intake.record_call", "tickets.reply", "article_images.upload"}
+)
 # What a download may do in a browser that opens it anyway: nothing.
 DOWNLOAD_POLICY = "default-src 'none'; sandbox"
 

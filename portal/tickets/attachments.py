@@ -27,7 +27,7 @@ import puremagic
 from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
-from articles.models import Base, UTCDateTime, utcnow
+from articles.models import ArticleImage, Base, UTCDateTime, utcnow
 from portal.auth.models import User
 from portal.text import clean_text
 from portal.tickets import service
@@ -283,6 +283,14 @@ def _remove_uncommitted_files(session: Session, transaction: SessionTransaction)
         Path(path).unlink(missing_ok=True)
 
 
+def write_pending(session: Session, store: Store, content: bytes) -> str:
+    """Write ``content`` to the store and return its storage name; the file is removed
+    again if the session's transaction does not commit."""
+    name = store.write(content)
+    session.info.setdefault(_PENDING, []).append(str(store.path(name)))
+    return name
+
+
 def attach(
     session: Session,
     store: Store,
@@ -307,8 +315,7 @@ def attach(
         session.flush()
     stored = []
     for upload, kind in zip(uploads, kinds, strict=True):
-        name = store.write(upload.content)
-        session.info.setdefault(_PENDING, []).append(str(store.path(name)))
+        name = write_pending(session, store, upload.content)
         attachment = Attachment(
             ticket=ticket,
             event=parent,
@@ -351,9 +358,11 @@ def visible_attachments(
 
 
 def sweep_orphans(session: Session, store: Store, older_than_seconds: float = 3600) -> int:
-    """Remove files in the folder that no attachment names (left by a killed process or a
-    crash before commit) and that are older than ``older_than_seconds``; return how many."""
+    """Remove files in the folder that no attachment or article image names (left by a
+    killed process or a crash before commit) and that are older than
+    ``older_than_seconds``; return how many."""
     known = set(session.scalars(select(Attachment.storage_name)))
+    known |= set(session.scalars(select(ArticleImage.storage_name)))
     cutoff = time.time() - older_than_seconds
     removed = 0
     for name, path in list(store.stored_names()):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from articles.errors import ArticleTooLarge, MarkdownTooComplex
 from articles.rendering import (
+    _CLEANER,
     MAX_SOURCE_CHARS,
     html_to_text,
     markdown_to_text,
@@ -19,6 +21,7 @@ from articles.rendering import (
 ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li",
     "pre", "code", "em", "strong", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
+    "s", "div",  # strikethrough; admonitions, whose classes are checked below
 }  # fmt: skip
 SAFE_SCHEMES = {"http", "https", "mailto"}
 
@@ -180,7 +183,7 @@ def test_fenced_code_keeps_its_language_and_escapes_its_content() -> None:
 def test_chinese_and_english_headings_get_unique_ids() -> None:
     rendered = render_markdown("# VPN 连接失败\n\n## 解决方法\n\n## 解决方法\n\n## Outlook crashes")
     ids = [dict(attrs)["id"] for tag, attrs in parsed(rendered) if tag.startswith("h")]
-    assert ids == ["vpn-连接失败", "解决方法", "解决方法_1", "outlook-crashes"]
+    assert ids == ["vpn-连接失败", "解决方法", "解决方法-1", "outlook-crashes"]
 
 
 def test_lists_emphasis_and_line_wrapping_render_as_markdown() -> None:
@@ -320,3 +323,68 @@ def test_index_text_of_escaped_raw_html_is_its_literal_text() -> None:
 
 def test_html_to_text_reads_rendered_html() -> None:
     assert html_to_text("<p>Wi-Fi&nbsp;设置</p><p>x</p>") == "Wi-Fi 设置 x"
+
+
+def test_a_fenced_code_block_indented_under_a_list_item_stays_in_the_item() -> None:
+    # CommonMark: the item's content starts after "5. ", so three spaces keep it inside.
+    source = (
+        "4. Plug in a cable.\n"
+        "5. **Reset the adapter.** Run:\n\n"
+        "   ```\n   ipconfig /release\n   ipconfig /renew\n   ```\n\n"
+        "   If that does not help, restart.\n"
+        "6. **Update the driver.**\n"
+    )
+    rendered = render_markdown(source)
+    assert rendered.count("<ol") == 1 and rendered.count("<li>") == 3
+    item = rendered.split("<li>")[2]
+    assert "<pre><code>ipconfig /release\nipconfig /renew\n</code></pre>" in item
+    assert "If that does not help, restart." in item
+    assert "6. " not in rendered and "<strong>Update the driver.</strong>" in rendered
+
+
+def test_the_demo_wifi_article_keeps_its_commands_inside_step_five() -> None:
+    path = next(Path("portal/demo/articles").glob("17-*.md"))
+    rendered = render_markdown(path.read_text(encoding="utf-8").split("---", 2)[2])
+    steps = rendered.split("<h2")[3]  # Resolution
+    assert steps.count("<ol>") == 1 and steps.count("<li>") == 6
+    assert "ipconfig /flushdns" in steps.split("<li>")[5]
+
+
+def test_admonitions_render_with_a_fixed_set_of_classes_and_bilingual_default_titles() -> None:
+    rendered = render_markdown(
+        '!!! warning "先备份 Back up first"\n    Export the **mail** first.\n\n'
+        "!!! tip\n    Use `Ctrl+Shift+Esc`.\n\n"
+        '!!! onclick="alert(1)" danger\n    x\n\n'
+        "!!! evil\n    y\n"
+    )
+    assert (
+        '<div class="admonition warning">\n<p class="admonition-title">先备份 Back up first</p>'
+        in (rendered)
+    )
+    assert '<div class="admonition tip">\n<p class="admonition-title">Tip · 提示</p>' in rendered
+    classes = {dict(attrs).get("class") for tag, attrs in parsed(rendered) if tag == "div"}
+    assert classes == {"admonition warning", "admonition tip", "admonition note"}
+    assert_nothing_executable(rendered)
+
+
+def test_classes_outside_the_fixed_set_never_survive() -> None:
+    # Only the renderer's own markup could carry a class; the allow-list checks it anyway.
+    cleaned = render_markdown("a") + _CLEANER.clean(
+        '<div class="x admonition note">a</div><p class="admonition-title x">b</p>'
+    )
+    assert 'class="x' not in cleaned and "admonition-title x" not in cleaned
+
+
+def test_images_from_the_attachment_store_keep_their_relative_source() -> None:
+    rendered = render_markdown("1. Open the dialog:\n\n   ![VPN 设置](/kb/images/12)\n")
+    assert '<img src="/kb/images/12" alt="VPN 设置">' in rendered
+
+
+def test_strikethrough_renders_as_s() -> None:
+    assert "<s>old</s>" in render_markdown("~~old~~ new")
+
+
+def test_emphasis_nested_deeper_than_the_limit_is_refused() -> None:
+    with pytest.raises(MarkdownTooComplex, match="more than 100"):
+        render_markdown("*" * 101 + "a" + "*" * 101)
+    assert "<strong>" in render_markdown("*" * 100 + "a" + "*" * 100)

@@ -107,7 +107,7 @@ def test_staff_actions_are_forbidden_to_users(path, data, world, make_user, logi
     assert browser.post(path.format(**world), data).status_code in (403, 404)
 
 
-@pytest.mark.parametrize("action", ["archive", "restore", "reject"])
+@pytest.mark.parametrize("action", ["archive", "reactivate", "reject"])
 def test_curation_actions_are_admin_only(action, world, make_user, login, make_client):
     browser = make_client()
     login(make_user(role=Role.TECHNICIAN), on=browser)

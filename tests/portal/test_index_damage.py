@@ -142,7 +142,10 @@ def test_an_article_hidden_a_moment_ago_is_not_counted_before_the_index_catches_
     fcntl.flock(fd, fcntl.LOCK_EX)  # another writer is busy: the outbox waits
     try:
         login(make_user(role=Role.ADMIN))
-        assert client.post(f"/editor/articles/{article.id}/archive").status_code == 302
+        archived = client.post(
+            f"/editor/articles/{article.id}/archive", {"version": str(article.version)}
+        )
+        assert archived.status_code == 302
         page = reader.get("/search?q=printer+driver").get_data(as_text=True)
         assert f"/articles/{article.id}" not in page
         assert "0 results" in page

@@ -87,7 +87,10 @@ def test_drafted_article_is_reviewed_published_and_found_within_a_second(
     )
     draft_from_ticket(client, ticket.id)
     article = db.scalars(select(Article)).one()
-    assert client.post(f"/editor/articles/{article.id}/submit").status_code == 302
+    submitted = client.post(
+        f"/editor/articles/{article.id}/submit", {"version": str(article.version)}
+    )
+    assert submitted.status_code == 302
     reader = make_client()
     login(make_user(), on=reader)
     assert not lists(
@@ -114,7 +117,10 @@ def test_technicians_publish_directly_when_the_desk_allows_it(
     app.config["TECHNICIANS_CAN_PUBLISH"] = True
     article = make_article("Teams camera is black", state=ArticleState.DRAFT)
     login(make_user(role=Role.TECHNICIAN))
-    assert client.post(f"/editor/articles/{article.id}/publish").status_code == 302
+    published = client.post(
+        f"/editor/articles/{article.id}/publish", {"version": str(article.version)}
+    )
+    assert published.status_code == 302
 
 
 def test_archiving_removes_an_article_from_search_at_once(
@@ -125,7 +131,10 @@ def test_archiving_removes_an_article_from_search_at_once(
     login(make_user(), on=reader)
     assert lists(reader.get("/search?q=outlook+password").get_data(as_text=True), article)
     login(make_user(role=Role.ADMIN))
-    assert client.post(f"/editor/articles/{article.id}/archive").status_code == 302
+    archived = client.post(
+        f"/editor/articles/{article.id}/archive", {"version": str(article.version)}
+    )
+    assert archived.status_code == 302
     assert not lists(reader.get("/search?q=outlook+password").get_data(as_text=True), article)
     assert reader.get(f"/articles/{article.id}").status_code == 410  # "this article was archived"
 

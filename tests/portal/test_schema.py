@@ -114,3 +114,28 @@ def test_the_text_based_ticket_record_is_carried_over_to_typed_events(
         assert first.reopen_count == 1
         assert [a.id for a in first.drafted_articles] == [drafted.id] and first.solved_by == []
         assert [a.id for a in second.solved_by] == [other.id] and second.drafted_articles == []
+
+
+def test_0017_renders_articles_again_and_leaves_old_revisions_unclassified(
+    database_url, make_article
+):
+    body = "5. Run:\n\n   ```\n   ipconfig /renew\n   ```\n6. Restart.\n"
+    article = make_article("Renew the address", body=body)
+    engine = make_engine(database_url)
+    try:
+        downgrade(engine, "0014")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE articles SET body_html = '<p>old</p>'"))
+            connection.execute(text("DELETE FROM index_outbox"))
+        upgrade(engine)
+        with engine.connect() as connection:
+            html = connection.execute(
+                text("SELECT body_html FROM articles WHERE id = :id"), {"id": article.id}
+            ).scalar_one()
+            queued = connection.execute(text("SELECT article_id FROM index_outbox")).scalars().all()
+            tags = connection.execute(text("SELECT tags FROM revisions")).scalars().all()
+        assert queued == [article.id]
+        assert "<li>\n<p>Run:</p>\n<pre><code>ipconfig /renew\n</code></pre>" in html
+        assert tags and all(t is None for t in tags)
+    finally:
+        engine.dispose()

@@ -203,10 +203,20 @@ def test_publishing_rights_follow_the_setting_over_the_site_configuration(
 ):
     draft = make_article("VPN notes", state=ArticleState.IN_REVIEW)
     technician = login(make_user(role=Role.TECHNICIAN), on=make_client())
-    assert technician.post(f"/editor/articles/{draft.id}/publish").status_code == 403
+    assert (
+        technician.post(
+            f"/editor/articles/{draft.id}/publish", {"version": str(draft.version)}
+        ).status_code
+        == 403
+    )
     form = {"technicians_can_publish": "y"}
     assert admin_client.post("/admin/settings/publishing", form).status_code == 302
-    assert technician.post(f"/editor/articles/{draft.id}/publish").status_code == 302
+    assert (
+        technician.post(
+            f"/editor/articles/{draft.id}/publish", {"version": str(draft.version)}
+        ).status_code
+        == 302
+    )
 
 
 class TestPublishingConfiguredForTheSite:
@@ -222,10 +232,20 @@ class TestPublishingConfiguredForTheSite:
         technician = login(make_user(role=Role.TECHNICIAN), on=make_client())
         page = admin_client.get("/admin/settings").get_data(as_text=True)
         assert 'checked id="technicians_can_publish"' in page
-        assert technician.post(f"/editor/articles/{draft.id}/publish").status_code == 302
+        assert (
+            technician.post(
+                f"/editor/articles/{draft.id}/publish", {"version": str(draft.version)}
+            ).status_code
+            == 302
+        )
         assert admin_client.post("/admin/settings/publishing", {}).status_code == 302
         other = make_article("Scanner notes", state=ArticleState.IN_REVIEW)
-        assert technician.post(f"/editor/articles/{other.id}/publish").status_code == 403
+        assert (
+            technician.post(
+                f"/editor/articles/{other.id}/publish", {"version": str(other.version)}
+            ).status_code
+            == 403
+        )
 
 
 def test_setting_changes_are_append_only_in_the_orm_and_the_database(db, make_user):

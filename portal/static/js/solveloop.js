@@ -412,3 +412,20 @@
     }
   });
 })();
+/* Article editor: "Insert into the text" puts an uploaded image's Markdown at the cursor
+ * of the article text and refreshes the preview. */
+document.addEventListener("click", function (event) {
+  "use strict";
+  var button = event.target.closest ? event.target.closest("[data-insert-text]") : null;
+  if (!button) { return; }
+  var area = document.getElementById(button.getAttribute("data-insert-target"));
+  if (!area) { return; }
+  var text = button.getAttribute("data-insert-text");
+  var start = area.selectionStart || 0;
+  var end = area.selectionEnd || start;
+  var before = area.value.slice(0, start);
+  var lead = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+  area.value = before + lead + text + "\n\n" + area.value.slice(end);
+  area.focus();
+  area.dispatchEvent(new Event("input", { bubbles: true }));
+});
