@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install demo serve test test-sqlite test-postgres lint lock browser translations clean bench
+.PHONY: install demo serve test test-sqlite test-postgres lint lock browser translations clean bench bench-desk
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -55,6 +55,13 @@ BENCH_SIZES ?= 20000,100000
 bench: install
 	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
 	$(BIN)/python -m benchmarks.redaction
+
+# Service-desk speed at 100k and 1M generated tickets (issue 14): the queue, the ticket page,
+# 50 concurrent users. DESK_SIZES=20000 for a quick check; DESK_DATABASE_URL for PostgreSQL.
+# Writes benchmarks/results/desk-*.json and the desk block of docs/performance.md.
+DESK_SIZES ?= 100000,1000000
+bench-desk: install
+	DESK_SIZES=$(DESK_SIZES) $(BIN)/python -m benchmarks.desk
 
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet uv
