@@ -24,12 +24,12 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from urllib.parse import quote
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from benchmarks import desk_data
 from benchmarks.run import (
