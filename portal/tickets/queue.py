@@ -82,11 +82,43 @@ class Selection:
         return found
 
 
-def count_by_status(session: Session, selection: Selection) -> dict[Status, int]:
+@dataclass(frozen=True)
+class StatusCounts:
+    """How many tickets of a view are in each status, as far as they were counted."""
+
+    numbers: dict[Status, int]
+    # Every number is only a lower bound: a search's matches were counted up to the cap.
+    partial: bool = False
+
+    def get(self, status: Status) -> int:
+        """Return the number to show for ``status`` (at most the cap; 0 when none)."""
+        return min(self.numbers.get(status, 0), COUNT_CAP)
+
+    def more(self, status: Status) -> bool:
+        """Return whether there are more tickets in ``status`` than the number shown."""
+        return self.partial or self.numbers.get(status, 0) > COUNT_CAP
+
+    @property
+    def total(self) -> int:
+        """Return the number to show for all statuses together (the cap when a search's
+        matches were counted only that far)."""
+        if self.partial:
+            return COUNT_CAP
+        return sum(self.get(s) for s in self.numbers)
+
+    @property
+    def total_more(self) -> bool:
+        """Return whether there are more tickets in all than the total shown."""
+        return self.partial or any(self.more(s) for s in self.numbers)
+
+
+def count_by_status(session: Session, selection: Selection) -> StatusCounts:
     """Return how many tickets of the view (ignoring the picked status) are in each status,
-    counting at most ``COUNT_CAP + 1`` per status; statuses with none are left out."""
+    counting at most ``COUNT_CAP + 1`` per status (of a search: in all)."""
     if not selection.statuses:
-        return {}
+        return StatusCounts({})
+    if selection.search:
+        return _count_matches(session, selection)
     columns = []
     for status in selection.statuses:
         capped = (
@@ -98,12 +130,19 @@ def count_by_status(session: Session, selection: Selection) -> dict[Status, int]
         )
         columns.append(select(func.count()).select_from(capped).scalar_subquery())
     numbers = session.execute(select(*columns)).one()
-    return {s: int(n) for s, n in zip(selection.statuses, numbers, strict=True) if n}
+    return StatusCounts({s: int(n) for s, n in zip(selection.statuses, numbers, strict=True) if n})
 
 
-def capped(number: int) -> bool:
-    """Return whether a count stopped at the cap (the real number is larger)."""
-    return number > COUNT_CAP
+def _count_matches(session: Session, selection: Selection) -> StatusCounts:
+    """Count a search's matches in one pass over them (they are found by their words, not
+    by status), stopping after ``COUNT_CAP + 1``."""
+    where = selection.conditions()
+    if set(selection.statuses) != set(Status):
+        where.append(Ticket.status.in_(selection.statuses))
+    matches = select(Ticket.status).where(*where).limit(COUNT_CAP + 1).subquery()
+    rows = session.execute(select(matches.c.status, func.count()).group_by(matches.c.status))
+    numbers = {Status(status): int(n) for status, n in rows}
+    return StatusCounts(numbers, partial=sum(numbers.values()) > COUNT_CAP)
 
 
 def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:

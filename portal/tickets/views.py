@@ -212,10 +212,6 @@ def queue() -> ResponseReturnValue:
         chosen=chosen,
         args=args,
         counts=counts,
-        count_cap=queue_query.COUNT_CAP,
-        # A capped status counts as the cap: the total is then "more than" the sum.
-        count_total=sum(min(n, queue_query.COUNT_CAP) for n in counts.values()),
-        count_more=any(queue_query.capped(n) for n in counts.values()),
         statuses=list(Status),
         categories=categories_to_choose(db, None),
         channels=list(Channel),

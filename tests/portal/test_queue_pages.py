@@ -139,3 +139,14 @@ def test_a_category_number_too_large_is_refused(client, login, make_user):
     response = client.get("/queue?category=99999999999")
     assert response.status_code == 400
     assert "Unknown value for category" in response.get_data(as_text=True)
+
+
+def test_a_search_counts_its_matches_up_to_the_cap(client, login, make_user, monkeypatch, desk):
+    login(make_user(Role.TECHNICIAN))
+    exact = client.get("/queue?view=all&q=ticket").get_data(as_text=True)
+    assert "Any (11)" in exact and "Closed (2)" in exact
+    monkeypatch.setattr(queue, "COUNT_CAP", 3)
+    page = client.get("/queue?view=all&q=ticket").get_data(as_text=True)
+    # Past the cap every number is a lower bound: "more than".
+    assert 'Any (<span title="More than 3">3+</span>)' in page
+    assert len(_listed(page)) == 11
