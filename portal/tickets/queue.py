@@ -21,8 +21,10 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    cast,
     func,
     literal,
+    literal_column,
     null,
     select,
     type_coerce,
@@ -156,7 +158,7 @@ def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:
             due = (
                 select(
                     Ticket.id,
-                    literal(0).label("k0"),
+                    literal_column("0").label("k0"),
                     Ticket.sla_due_at.label("k1"),
                     Ticket.priority.label("k2"),
                 )
@@ -166,8 +168,8 @@ def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:
             rest = (
                 select(
                     Ticket.id,
-                    literal(1).label("k0"),
-                    null().label("k1"),
+                    literal_column("1").label("k0"),
+                    cast(null(), Ticket.sla_due_at.type).label("k1"),
                     Ticket.priority.label("k2"),
                 )
                 .where(*where, Ticket.sla_due_at.is_(None))
