@@ -528,7 +528,7 @@ def render(results: list[dict[str, Any]]) -> str:
         roles = [case[r] for r in ("technician", "admin", "requester") if r in case]
         return float(max((f["cpu"] if cpu else f)[key] for f in roles))
 
-    def cell(case: dict[str, Any] | None, target: float) -> str:
+    def figure(case: dict[str, Any] | None, target: float) -> str:
         if case is None:
             return "—"
         return (
@@ -550,14 +550,14 @@ def render(results: list[dict[str, Any]]) -> str:
         rows.append(
             (
                 f"Queue: {name} — p50 / p95 ms; CPU p95",
-                lambda r, n=name: cell(r["queue"]["cases"].get(n), QUEUE_TARGET_MS),
+                lambda r, n=name: figure(r["queue"]["cases"].get(n), QUEUE_TARGET_MS),
             )
         )
     for role in ("technician", "requester"):
         rows.append(
             (
                 f"Ticket page, 200 events, as {role} — p50 / p95 ms; CPU p95",
-                lambda r, role=role: cell({role: r["ticket_page"][role]}, TICKET_TARGET_MS),
+                lambda r, role=role: figure({role: r["ticket_page"][role]}, TICKET_TARGET_MS),
             )
         )
     rows += [
