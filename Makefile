@@ -57,9 +57,13 @@ bench: install
 	$(BIN)/python -m benchmarks.redaction
 	$(BIN)/python -m benchmarks.rendering
 
-# The service desk's speed (issue 14): the SLA sweep over 100k open tickets and mail intake
-# (throughput and the kill -9 drill). Writes benchmarks/results/desk-*.json and docs/performance.md.
+# Service-desk speed (issue 14): the queue, the ticket page and 50 concurrent users at 100k
+# and 1M generated tickets (DESK_SIZES=20000 for a quick check; DESK_DATABASE_URL for
+# PostgreSQL), the SLA sweep over 100k open tickets, and mail intake (throughput and the
+# kill -9 drill). Writes benchmarks/results/desk-*.json and docs/performance.md.
+DESK_SIZES ?= 100000,1000000
 bench-desk: install
+	DESK_SIZES=$(DESK_SIZES) $(BIN)/python -m benchmarks.desk
 	$(BIN)/python -m benchmarks.desk_sweep
 	$(BIN)/python -m benchmarks.desk_mail
 

@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, select
 from wtforms import SelectChoice
 
 from articles.lifecycle import may_read
@@ -37,6 +37,7 @@ from portal.i18n import locale_code
 from portal.kb.queries import similar_articles
 from portal.kb.views import page_number
 from portal.tickets import canned, saved_views, service, text_search
+from portal.tickets import queue as queue_query
 from portal.tickets.attachment_views import (
     accept_attribute,
     megabytes,
@@ -125,12 +126,9 @@ def my_tickets() -> ResponseReturnValue:
     return render_template("tickets/mine.html", tickets=tickets)
 
 
-def _queue_filters(
-    now: datetime,
-) -> tuple[str, str, dict[str, str], list[Any], list[Any], Any | None]:
+def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query.Selection]:
     """Read the queue's view, order, filters and search from the query string (400 when
-    unknown); return them with the view's conditions, the filters' and the search's
-    conditions apart from status, and the search's score (None without a search)."""
+    unknown); return them with the selection of tickets they make."""
     view = request.args.get("view", "open")
     q = " ".join(request.args.get("q", "").split())
     if len(q) > MAX_QUERY:
@@ -150,33 +148,42 @@ def _queue_filters(
     for key, values in allowed.items():
         if chosen[key] and chosen[key] not in values:
             abort(400, description=_("Unknown value for %(filter)s.", filter=key))
-    if chosen["category"] and not chosen["category"].isdigit():
+    if chosen["category"] and not (chosen["category"].isdigit() and len(chosen["category"]) < 10):
         abort(400, description=_("Unknown value for %(filter)s.", filter="category"))
-    opened = Ticket.status.in_(OPEN_STATUSES)
-    mine = select(group_members.c.group_id).where(group_members.c.user_id == current_user.id)
-    in_view = {
-        "open": [opened],
-        "mine": [Ticket.assignee_id == current_user.id, opened],
-        "my_groups": [Ticket.group_id.in_(mine), opened],
-        "unassigned": [Ticket.assignee_id.is_(None), opened],
+    in_view: list[Any] = {
+        "open": [],
+        "mine": [Ticket.assignee_id == current_user.id],
+        "my_groups": [Ticket.group_id.in_(_my_group_ids())],
+        "unassigned": [Ticket.assignee_id.is_(None)],
         "at_risk": [Ticket.sla_warn_at <= now, Ticket.sla_due_at > now],
         "breached": [Ticket.sla_due_at <= now],
-        "resolved": [or_(Ticket.status == Status.RESOLVED, Ticket.status == Status.CLOSED)],
+        "resolved": [],
         "all": [],
     }[view]
-    narrowed = []
-    if chosen["priority"]:
-        narrowed.append(Ticket.priority == chosen["priority"])
-    if chosen["channel"]:
-        narrowed.append(Ticket.channel == Channel(chosen["channel"]))
-    if chosen["category"]:
-        narrowed.append(Ticket.category_id == int(chosen["category"]))
     score = None
+    search: list[Any] = []
     if q:
         found, score = text_search.matching(q)
         # A search with no searchable word (only stop words or punctuation) finds nothing.
-        narrowed.extend(found or [false()])
-    return view, sort, chosen, in_view, narrowed, score
+        search = found or [false()]
+    selection = queue_query.Selection(
+        statuses=queue_query.view_statuses(view),
+        view_conditions=in_view,
+        priority=chosen["priority"],
+        category_id=int(chosen["category"]) if chosen["category"] else None,
+        channel=Channel(chosen["channel"]) if chosen["channel"] else None,
+        search=search,
+        status=Status(chosen["status"]) if chosen["status"] else None,
+        score=score,
+        needs_deadline=view in ("at_risk", "breached"),
+    )
+    return view, sort, chosen, selection
+
+
+def _my_group_ids() -> list[int]:
+    """Return the ids of the signed-in person's groups (a list: the planner sees values)."""
+    mine = select(group_members.c.group_id).where(group_members.c.user_id == current_user.id)
+    return list(get_session().scalars(mine))
 
 
 @bp.get("/queue")
@@ -186,35 +193,20 @@ def queue() -> ResponseReturnValue:
     breached, resolved, all), narrowed by status, priority, category and channel, with the
     count in each status, in an order (next deadline first by default)."""
     now = utcnow()
-    view, sort, chosen, in_view, narrowed, score = _queue_filters(now)
+    view, sort, chosen, selection = _queue_filters(now)
     db = get_session()
-    counted = select(Ticket.status, func.count(Ticket.id)).where(*in_view, *narrowed)
-    counts: dict[Status, int] = {}
-    for status, number in db.execute(counted.group_by(Ticket.status)):
-        counts[status] = number
-    conditions = [*in_view, *narrowed]
-    if chosen["status"]:
-        conditions.append(Ticket.status == Status(chosen["status"]))
-    order = {
-        "deadline": (Ticket.sla_due_at.is_(None), Ticket.sla_due_at, Ticket.priority),
-        "priority": (Ticket.priority, Ticket.created_at),
-        "age": (Ticket.created_at,),
-        "updated": (Ticket.updated_at.desc(),),
-        "relevance": (score.desc(), Ticket.updated_at.desc())
-        if score is not None
-        else (Ticket.updated_at.desc(),),
-    }[sort]
+    counts = queue_query.count_by_status(db, selection)
     page = page_number()
-    query = select(Ticket).where(*conditions).order_by(*order, Ticket.id)
-    tickets = db.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    ids = queue_query.page_ids(db, selection, sort, (page - 1) * PER_PAGE, PER_PAGE + 1)
+    tickets = queue_query.load_tickets(db, ids[:PER_PAGE])
     args = {"view": view, "sort": sort, **{k: v for k, v in chosen.items() if v}}
     me = _me()
     return render_template(
         "tickets/queue.html",
-        tickets=tickets[:PER_PAGE],
+        tickets=tickets,
         view=view,
         page=page,
-        has_next=len(tickets) > PER_PAGE,
+        has_next=len(ids) > PER_PAGE,
         views=QUEUE_VIEWS,
         sort=sort,
         sorts=QUEUE_SORTS,

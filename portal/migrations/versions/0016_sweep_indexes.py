@@ -1,7 +1,7 @@
 """indexes for the minutely sweep: open tickets by next check, resolved ones by resolution
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07
 
 The service-level sweep asks for the tickets of the running statuses whose next check has
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """revisions record category and tags; images uploaded in the article editor; re-render
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-07
 
 Revisions gain ``category_id`` and ``tags`` (a JSON list). Existing revisions get NULL
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

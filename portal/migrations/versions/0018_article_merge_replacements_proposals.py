@@ -1,7 +1,7 @@
 """merged duplicates, replacements of archived articles, proposed changes to published ones
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-07
 
 A duplicate merged into another article keeps its row (its revisions and address) and
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0014"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 notifications about an article rather than a ticket
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0018
 Create Date: 2026-12-07
 
 Every existing article is owned by its author. ``review_by`` stays empty until a
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0014"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
