@@ -39,7 +39,7 @@ def test_an_archived_article_tells_readers_and_links_to_its_replacements(
     login(make_user(role=Role.ADMIN))
     response = client.post(
         f"/editor/articles/{old.id}/archive",
-        {"replacement": [str(new.id), str(staff_only.id)], "note": ""},
+        {"replacement": [str(new.id), str(staff_only.id)], "note": "", "version": old.version},
     )
     assert response.status_code == 302
     reader = make_client()
@@ -68,7 +68,12 @@ def test_an_archived_internal_article_stays_unknown_to_readers(
 ):
     hidden = make_article("Firewall change runbook", visibility=Visibility.INTERNAL)
     login(make_user(role=Role.ADMIN))
-    assert client.post(f"/editor/articles/{hidden.id}/archive", {"note": ""}).status_code == 302
+    assert (
+        client.post(
+            f"/editor/articles/{hidden.id}/archive", {"note": "", "version": hidden.version}
+        ).status_code
+        == 302
+    )
     reader = make_client()
     login(make_user(), on=reader)
     assert reader.get(f"/articles/{hidden.id}").status_code == 404
@@ -82,12 +87,17 @@ def test_archiving_refuses_replacements_that_are_not_published_and_changes_nothi
     login(make_user(role=Role.ADMIN))
     for replacement in (str(draft.id), str(article.id), "99999"):
         response = client.post(
-            f"/editor/articles/{article.id}/archive", {"replacement": replacement}, headers=ZH
+            f"/editor/articles/{article.id}/archive",
+            {"replacement": replacement, "version": article.version},
+            headers=ZH,
         )
         assert response.status_code == 422
         assert "替代文章必须是另一篇已发布的文章" in response.get_data(as_text=True)
     assert (
-        client.post(f"/editor/articles/{article.id}/archive", {"replacement": "x"}).status_code
+        client.post(
+            f"/editor/articles/{article.id}/archive",
+            {"replacement": "x", "version": article.version},
+        ).status_code
         == 400
     )
     assert fresh(db, Article, article.id).state is ArticleState.PUBLISHED
