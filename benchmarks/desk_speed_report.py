@@ -7,34 +7,20 @@ import json
 import os
 import platform
 import sqlite3
-import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import percentiles
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "performance.md"
+
+__all__ = ["RESULTS", "machine", "percentiles", "write_block"]
+
 BEGIN = "<!-- desk-mail-sweep:begin -->"
 END = "<!-- desk-mail-sweep:end -->"
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    """Return p50, p95, mean, max and count of figures, rounded."""
-    if not values:
-        return {"p50": float("nan"), "p95": float("nan"), "mean": float("nan"), "max": 0.0, "n": 0}
-    ordered = sorted(values)
-
-    def at(fraction: float) -> float:
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-    return {
-        "p50": round(at(0.50), 2),
-        "p95": round(at(0.95), 2),
-        "mean": round(statistics.fmean(ordered), 2),
-        "max": round(ordered[-1], 2),
-        "n": len(ordered),
-    }
 
 
 def machine() -> dict[str, Any]:
