@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -21,6 +22,7 @@ from articles.models import Article, ArticleState, Category, Visibility
 from articles.service import ArticleFields, change_state, create_article
 from portal import create_app
 from portal.auth.models import Role, User
+from portal.cli import main as cli_main
 from portal.db import make_engine
 from portal.demo import ensure_categories
 from portal.models import metadata
@@ -179,6 +181,23 @@ def make_client(app: Flask) -> Callable[[], Client]:
 def runner(app: Flask) -> Any:
     """Flask's CLI runner."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path) -> Callable[..., Result]:
+    """Return a function running `solveloop --instance TMP ...` against the test database."""
+    runner = CliRunner()
+    instance = str(tmp_path / "cli-instance")
+
+    def run(*args: str, input: str | bytes | None = None) -> Result:
+        return runner.invoke(
+            cli_main,
+            ["--instance", instance, *args],
+            input=input,
+            env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
+        )
+
+    return run
 
 
 @pytest.fixture

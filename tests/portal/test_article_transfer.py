@@ -4,30 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from articles.models import Article, ArticleState, IndexOutbox, Revision, Visibility
 from articles.staleness import ArticleCheck
 from articles.transfer import InvalidArticleFile, language_of, parse_file
 from portal.auth.models import Role
-from portal.cli import main
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    """Run `solveloop --instance TMP ...` against the test database."""
-    runner = CliRunner()
-    instance = str(tmp_path / "cli-instance")
-
-    def run(*args):
-        return runner.invoke(
-            main,
-            ["--instance", instance, *args],
-            env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
-        )
-
-    return run
 
 
 def counts(db):

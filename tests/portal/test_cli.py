@@ -3,7 +3,6 @@
 import json
 from datetime import UTC, datetime
 
-import pytest
 from click.testing import CliRunner
 from conftest import PASSWORD
 from sqlalchemy import create_engine, text
@@ -14,23 +13,6 @@ from portal.cli import main
 from portal.demo import DEFAULT_CATEGORIES
 from portal.tickets.models import Ticket
 from search.schema import INDEX_FORMAT
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    """Run `solveloop --instance TMP ...` against the test database."""
-    runner = CliRunner()
-    instance = str(tmp_path / "cli-instance")
-
-    def run(*args, input=None):
-        return runner.invoke(
-            main,
-            ["--instance", instance, *args],
-            input=input,
-            env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
-        )
-
-    return run
 
 
 def users(database_url):

@@ -4,13 +4,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from click.testing import CliRunner
 from conftest import draft_from_ticket
 from sqlalchemy import func, select
 
 from articles.models import Article
 from portal.auth.models import Role, User
-from portal.cli import main
 from portal.tickets.models import Channel, EventKind, Status, Ticket
 from portal.tickets.notifications import Notification
 from portal.tickets.text_search import ticket_terms
@@ -30,22 +28,6 @@ BAD = (
     "Bad mail,x,fixed,network,2025-03-01,2025-03-02,not-an-address,A-7\n"
     "Odd category,x,fixed,plumbing,2025-03-01,2025-03-02,a@corp.example.com,A-8\n"
 )
-
-
-@pytest.fixture
-def cli(database_url, tmp_path):
-    """Run `solveloop --instance TMP ...` against the test database."""
-    runner = CliRunner()
-    instance = str(tmp_path / "cli-instance")
-
-    def run(*args):
-        return runner.invoke(
-            main,
-            ["--instance", instance, *args],
-            env={"SOLVELOOP_DATABASE_URL": database_url, "SOLVELOOP_INDEXER_THREAD": "false"},
-        )
-
-    return run
 
 
 def count(db, column):
