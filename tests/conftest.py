@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from articles.models import Article, ArticleState, Category, Visibility
 from articles.service import ArticleFields, change_state, create_article
 from portal import create_app
+from portal.admin import settings
 from portal.auth.models import Role, User
 from portal.cli import main as cli_main
 from portal.db import make_engine
@@ -299,3 +300,26 @@ def make_ticket(db: Session) -> Callable[..., Ticket]:
         return ticket
 
     return make
+
+
+@pytest.fixture
+def mail_people(db: Session, make_user: Callable[..., User]) -> dict[str, User]:
+    """The desk's mail settings and the people who write to it, by username."""
+    chief = make_user(role=Role.ADMIN, username="chief")
+    settings.change(db, "mail_address", "servicedesk@corp.example.com", chief.id)
+    settings.change(db, "internal_domains", ["corp.example.com"], chief.id)
+    db.commit()
+    return {
+        "alice": make_user(
+            username="alice", name="Alice Chen", email="alice.chen@corp.example.com"
+        ),
+        "bob": make_user(username="bob", name="Bob Martin", email="Bob.Martin@corp.example.com"),
+        "zhangwei": make_user(username="zhangwei", name="张伟", email="zhang.wei@corp.example.com"),
+        "tom": make_user(
+            role=Role.TECHNICIAN,
+            username="tom",
+            name="Tom Hughes",
+            email="tom.hughes@corp.example.com",
+        ),
+        "chief": chief,
+    }

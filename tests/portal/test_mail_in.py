@@ -34,30 +34,7 @@ SECRET = "test-secret"
 
 
 @pytest.fixture
-def people(db, make_user):
-    """The desk's mail settings and the people who write to it."""
-    chief = make_user(role=Role.ADMIN, username="chief")
-    settings.change(db, "mail_address", "servicedesk@corp.example.com", chief.id)
-    settings.change(db, "internal_domains", ["corp.example.com"], chief.id)
-    db.commit()
-    return {
-        "alice": make_user(
-            username="alice", name="Alice Chen", email="alice.chen@corp.example.com"
-        ),
-        "bob": make_user(username="bob", name="Bob Martin", email="Bob.Martin@corp.example.com"),
-        "zhangwei": make_user(username="zhangwei", name="张伟", email="zhang.wei@corp.example.com"),
-        "tom": make_user(
-            role=Role.TECHNICIAN,
-            username="tom",
-            name="Tom Hughes",
-            email="tom.hughes@corp.example.com",
-        ),
-        "chief": chief,
-    }
-
-
-@pytest.fixture
-def mail_in(database_url, tmp_path, people):
+def mail_in(database_url, tmp_path, mail_people):
     """Pipe a message (a file name under tests/portal/mail/, or bytes) to `solveloop mail-in`."""
     runner = CliRunner()
     instance = str(tmp_path / "mail-instance")
@@ -107,7 +84,7 @@ def variant(name, **headers):
     return b"\r\n".join(lines)
 
 
-def test_a_new_mail_from_a_known_user_opens_an_email_ticket(mail_in, db, people):
+def test_a_new_mail_from_a_known_user_opens_an_email_ticket(mail_in, db, mail_people):
     result = mail_in("new-english.eml")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "accepted: opened ticket #1"
@@ -116,11 +93,11 @@ def test_a_new_mail_from_a_known_user_opens_an_email_ticket(mail_in, db, people)
     assert ticket.symptom.startswith("Hello,\n\nSince this morning the VPN client says")
     assert "Finance | ext. 2231" not in ticket.symptom  # the signature is not the request
     assert ticket.channel is Channel.EMAIL
-    assert ticket.requester_id == people["alice"].id
+    assert ticket.requester_id == mail_people["alice"].id
     assert ticket.contact == "alice.chen@corp.example.com"
     assert (ticket.impact, ticket.urgency, ticket.priority) == ("me", "medium", "P3")
     [created] = events(db, ticket.id, EventKind.CREATED)
-    assert created.actor is Actor.EMAIL and created.actor_id == people["alice"].id
+    assert created.actor is Actor.EMAIL and created.actor_id == mail_people["alice"].id
     assert created.detail["message_id"] == "<CAF3q8W+new-english-1@mail.gmail.com>"
 
 
@@ -139,12 +116,12 @@ def test_a_message_can_be_read_from_a_file_argument(mail_in, db):
     assert len(tickets(db)) == 1
 
 
-def test_a_chinese_mail_labelled_gb2312_keeps_its_gbk_characters(mail_in, db, people):
+def test_a_chinese_mail_labelled_gb2312_keeps_its_gbk_characters(mail_in, db, mail_people):
     assert mail_in("new-chinese-gbk.eml").exit_code == 0
     [ticket] = tickets(db)
     assert ticket.subject == "打印机连不上（王喆也不行）"
     assert "同事王喆和李堃的电脑也打印不了" in ticket.symptom
-    assert ticket.requester_id == people["zhangwei"].id
+    assert ticket.requester_id == mail_people["zhangwei"].id
 
 
 def test_a_chinese_utf8_mail_with_an_html_alternative_is_read_from_its_text_part(mail_in, db):
@@ -170,11 +147,15 @@ def test_control_characters_in_a_mail_are_removed_like_form_input(mail_in, db):
     assert ticket.symptom.startswith("He[31mllo,")
 
 
-def test_a_gmail_reply_threads_by_its_signed_id_and_drops_the_quoted_history(mail_in, db, people):
+def test_a_gmail_reply_threads_by_its_signed_id_and_drops_the_quoted_history(
+    mail_in, db, mail_people
+):
     mail_in("new-english.eml")
     ticket = db.get(Ticket, 1)
-    service.take(ticket, db.merge(people["tom"]))
-    service.move(ticket, Status.WAITING, db.merge(people["tom"]), "Please reinstall the client.")
+    service.take(ticket, db.merge(mail_people["tom"]))
+    service.move(
+        ticket, Status.WAITING, db.merge(mail_people["tom"]), "Please reinstall the client."
+    )
     db.commit()
     result = mail_in("reply-gmail.eml")
     assert result.exit_code == 0, result.output
@@ -183,34 +164,34 @@ def test_a_gmail_reply_threads_by_its_signed_id_and_drops_the_quoted_history(mai
     assert (
         replies[-1].body == "I reinstalled the client as you said and it connects now. Thank you!"
     )
-    assert replies[-1].actor is Actor.EMAIL and replies[-1].actor_id == people["alice"].id
+    assert replies[-1].actor is Actor.EMAIL and replies[-1].actor_id == mail_people["alice"].id
     assert replies[-1].detail["message_id"] == "<CAF3q8W+reply-gmail-2@mail.gmail.com>"
     assert not replies[-1].internal
     assert tickets(db)[0].status is Status.IN_PROGRESS  # the answer ends the wait
     resumed = events(db, 1, EventKind.STATUS_CHANGED)[-1]
     assert (resumed.old_value, resumed.new_value) == ("waiting", "in_progress")
-    assert resumed.actor is Actor.EMAIL and resumed.actor_id == people["alice"].id
+    assert resumed.actor is Actor.EMAIL and resumed.actor_id == mail_people["alice"].id
     assert len(tickets(db)) == 1
 
 
 def test_an_outlook_reply_without_references_threads_by_the_subject_tag_for_the_requester(
-    mail_in, db, people
+    mail_in, db, mail_people
 ):
     mail_in("new-english.eml")
     result = mail_in("reply-outlook.eml")
     assert result.exit_code == 0, result.output
     [reply] = events(db, 1, EventKind.REPLY)
     assert reply.body == "It still fails after the reinstall, now with error 720."
-    assert reply.actor_id == people["alice"].id
+    assert reply.actor_id == mail_people["alice"].id
 
 
-def test_a_subject_tag_from_someone_else_is_not_followed(mail_in, db, people):
+def test_a_subject_tag_from_someone_else_is_not_followed(mail_in, db, mail_people):
     mail_in("new-english.eml")
     result = mail_in(variant("reply-outlook.eml", From="Bob Martin <bob.martin@corp.example.com>"))
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "accepted: opened ticket #2"
     assert events(db, 1, EventKind.REPLY) == []
-    assert tickets(db)[1].requester_id == people["bob"].id
+    assert tickets(db)[1].requester_id == mail_people["bob"].id
 
 
 def test_a_follow_up_to_the_requesters_own_first_mail_threads_onto_its_ticket(mail_in, db):
@@ -306,7 +287,7 @@ def test_a_technicians_address_the_mail_server_does_not_vouch_for_is_refused(mai
     assert events(db, 1, EventKind.REPLY) == [] and events(db, 1, EventKind.NOTE) == []
 
 
-def test_an_authenticated_technician_reply_is_a_staff_reply(mail_in, db, people):
+def test_an_authenticated_technician_reply_is_a_staff_reply(mail_in, db, mail_people):
     mail_in("new-english.eml")
     assert mail_in("staff-reply.eml").exit_code == 77  # nothing vouches for it yet
     result = mail_in(
@@ -316,7 +297,7 @@ def test_an_authenticated_technician_reply_is_a_staff_reply(mail_in, db, people)
     assert result.exit_code == 0, result.output
     [reply] = events(db, 1, EventKind.REPLY)
     assert reply.body == "I have reset your VPN profile; please try again."
-    assert reply.actor_id == people["tom"].id and reply.actor is Actor.EMAIL
+    assert reply.actor_id == mail_people["tom"].id and reply.actor is Actor.EMAIL
     assert tickets(db)[0].first_response_at is not None
 
 
@@ -374,9 +355,9 @@ def test_a_missing_file_is_no_input(mail_in, tmp_path):
     ],
 )
 def test_unknown_senders_follow_the_desk_policy(
-    mail_in, db, people, policy, name, status, username
+    mail_in, db, mail_people, policy, name, status, username
 ):
-    settings.change(db, "unknown_senders", policy, people["chief"].id)
+    settings.change(db, "unknown_senders", policy, mail_people["chief"].id)
     db.commit()
     result = mail_in(name)
     assert result.exit_code == status, result.output
@@ -399,17 +380,17 @@ def test_a_created_account_gets_a_username_that_is_free(mail_in, db, make_user):
     assert created.username == "wang.fang-2" and created.display_name == "Wang Fang"
 
 
-def test_a_deactivated_account_cannot_open_tickets_by_mail(mail_in, db, people):
-    db.merge(people["bob"]).active = False
+def test_a_deactivated_account_cannot_open_tickets_by_mail(mail_in, db, mail_people):
+    db.merge(mail_people["bob"]).active = False
     db.commit()
     result = mail_in("html-only.eml")
     assert result.exit_code == 77
     assert tickets(db) == []
 
 
-def test_a_deactivated_requester_cannot_reply_by_mail(mail_in, db, people):
+def test_a_deactivated_requester_cannot_reply_by_mail(mail_in, db, mail_people):
     mail_in("new-english.eml")
-    db.merge(people["alice"]).active = False
+    db.merge(mail_people["alice"]).active = False
     db.commit()
     result = mail_in("reply-gmail.eml")
     assert result.exit_code == 77
@@ -426,17 +407,19 @@ def test_a_sender_over_the_rate_limit_is_ignored(mail_in, db):
     assert len(tickets(db)) == 2
 
 
-def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_names_the_old_one(mail_in, db, people):
+def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_names_the_old_one(
+    mail_in, db, mail_people
+):
     mail_in("new-english.eml")
     ticket = db.get(Ticket, 1)
-    service.record_resolution(ticket, db.merge(people["tom"]), "Profile", "", "Reset it")
-    service.confirm_fix(ticket, db.merge(people["alice"]))
+    service.record_resolution(ticket, db.merge(mail_people["tom"]), "Profile", "", "Reset it")
+    service.confirm_fix(ticket, db.merge(mail_people["alice"]))
     db.commit()
     result = mail_in("reply-gmail.eml")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "accepted: ticket #1 is closed, opened ticket #2"
     new = tickets(db)[1]
-    assert new.requester_id == people["alice"].id and new.channel is Channel.EMAIL
+    assert new.requester_id == mail_people["alice"].id and new.channel is Channel.EMAIL
     [created] = events(db, new.id, EventKind.CREATED)
     assert created.detail["follows"] == 1
     assert new.subject == tickets(db)[0].subject  # no "Re:" and no old ticket tag
@@ -459,30 +442,30 @@ def test_reply_marks_and_ticket_tags_are_cut_from_a_new_tickets_subject(subject,
 
 
 def test_the_old_and_the_new_ticket_link_each_other_for_their_readers(
-    mail_in, db, people, login, make_client
+    mail_in, db, mail_people, login, make_client
 ):
     mail_in("new-english.eml")
     ticket = db.get(Ticket, 1)
-    service.record_resolution(ticket, db.merge(people["tom"]), "Profile", "", "Reset it")
-    service.confirm_fix(ticket, db.merge(people["alice"]))
+    service.record_resolution(ticket, db.merge(mail_people["tom"]), "Profile", "", "Reset it")
+    service.confirm_fix(ticket, db.merge(mail_people["alice"]))
     db.commit()
     mail_in("reply-gmail.eml")
     [followed] = events(db, 1, EventKind.FOLLOWED_UP)
     assert followed.detail["opened"] == 2 and followed.actor is Actor.EMAIL
-    for reader in (people["alice"], people["tom"]):
+    for reader in (mail_people["alice"], mail_people["tom"]):
         client = login(reader, on=make_client())
         old = client.get("/tickets/1").get_data(as_text=True)
         new = client.get("/tickets/2").get_data(as_text=True)
         assert 'Followed by <a href="/tickets/2">#2' in old
         assert "which opened ticket #2" in old
         assert 'Follows <a href="/tickets/1">#1' in new
-    assert login(people["bob"], on=make_client()).get("/tickets/2").status_code == 404
+    assert login(mail_people["bob"], on=make_client()).get("/tickets/2").status_code == 404
 
 
-def test_the_ticket_page_says_the_reply_came_by_email(mail_in, db, people, login, client):
+def test_the_ticket_page_says_the_reply_came_by_email(mail_in, db, mail_people, login, client):
     mail_in("new-english.eml")
     mail_in("reply-outlook.eml")
-    login(people["alice"])
+    login(mail_people["alice"])
     page = client.get("/tickets/1").get_data(as_text=True)
     assert "Alice Chen (by email) replied" in page
 
@@ -501,7 +484,7 @@ def solveloop(*args, database_url, stdin):
     )
 
 
-def test_the_installed_command_reads_standard_input_as_an_mta_pipes_it(db, people, tmp_path):
+def test_the_installed_command_reads_standard_input_as_an_mta_pipes_it(db, mail_people, tmp_path):
     database_url = db.get_bind().url.render_as_string(hide_password=False)
     data = (MAIL / "new-chinese-utf8.eml").read_bytes()
     done = solveloop(

@@ -13,27 +13,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from portal.admin import settings
-from portal.auth.models import Role
 from portal.cli import main
 from portal.tickets.models import EventKind, IncomingMail, Ticket, TicketEvent
 
 MAIL = Path(__file__).with_name("mail")
 SECRET = "test-secret"
-
-
-@pytest.fixture
-def people(db, make_user):
-    chief = make_user(role=Role.ADMIN, username="chief")
-    settings.change(db, "mail_address", "servicedesk@corp.example.com", chief.id)
-    settings.change(db, "internal_domains", ["corp.example.com"], chief.id)
-    db.commit()
-    return {
-        "alice": make_user(
-            username="alice", name="Alice Chen", email="alice.chen@corp.example.com"
-        ),
-        "chief": chief,
-    }
 
 
 @pytest.fixture
@@ -76,7 +60,7 @@ def environment(database_url: str, **config: object) -> dict[str, str]:
 
 
 @pytest.fixture
-def mail_in(database_url, tmp_path, people):
+def mail_in(database_url, tmp_path, mail_people):
     runner = CliRunner()
     instance = str(tmp_path / "mail-instance")
 
@@ -203,7 +187,7 @@ def test_a_second_run_leaves_a_maildir_that_another_run_holds(mail_in, db, maild
 
 
 def test_killing_the_command_mid_run_loses_and_duplicates_nothing(
-    database_url, db, people, tmp_path, maildir
+    database_url, db, mail_people, tmp_path, maildir
 ):
     count = 60
     for n in range(count):
