@@ -63,6 +63,7 @@ from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.editor.forms import AppendForm, ArticleForm
 from portal.editor.images import markdown_for
+from portal.editor.notes import revision_note
 from portal.i18n import locale_code
 from portal.kb.queries import (
     SIMILAR_FLOOR,
@@ -498,6 +499,7 @@ KIND_LABELS = {
     Kind.NAME: _l("Name"),
     Kind.MANUAL: _l("Hidden by hand"),
 }
+bp.add_app_template_filter(lambda note: revision_note(note, KIND_LABELS), "revision_note")
 MAX_HIDDEN = 50
 MAX_HIDDEN_CHARS = 200
 

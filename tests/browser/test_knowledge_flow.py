@@ -145,7 +145,7 @@ def test_a_resolved_ticket_becomes_a_reviewed_published_article_a_reader_finds_h
     page.wait_for_load_state()
     page.goto(f"{base}/editor/articles/{article_id}/history")
     history = page.locator("main").inner_text()
-    assert f"1 redaction(s) undone by the author: #{number} hostname" in history
+    assert f"1 redaction undone by the author: #{number} Host name" in history
     assert "Tina Tech" in history and "Bo Boss" in history
     sign_out(page)
     db.rollback()

@@ -202,3 +202,46 @@ def test_the_review_queue_shows_how_long_each_article_has_waited(
     assert newer.title in page
     zh = client.get("/editor/articles?state=in_review", headers={"Accept-Language": "zh-CN"})
     assert "等待" in zh.get_data(as_text=True)
+
+
+def test_the_notes_the_code_writes_are_shown_in_the_readers_language(
+    db, make_article, make_user, login, client
+):
+    article = make_article("打印机脱机", body="请重启打印机。\n")
+    created, _review, published = article.revisions
+    created.note = "drafted from ticket #7; 1 redaction(s) undone by the author: #3 hostname"
+    published.note = "archived; replaced by #4, #5"
+    db.commit()
+    login(make_user(Role.TECHNICIAN))
+    page = client.get(f"/editor/articles/{article.id}/history").get_data(as_text=True)
+    assert "drafted from ticket #7; 1 redaction undone by the author: #3 Host name" in page
+    assert "Change note: submitted for review" in page and "Change note: in_review" not in page
+    assert "Change note: archived; replaced by #4, #5" in page
+    client.post("/language", {"lang": "zh_CN", "next": "/"})
+    page = client.get(f"/editor/articles/{article.id}/history").get_data(as_text=True)
+    assert "根据工单 #7 起草；作者撤销了 1 处脱敏：#3 主机名" in page
+    assert "提交审核" in page and "归档；由 #4, #5 取代" in page
+
+
+def test_sending_back_without_a_comment_shows_no_comment_to_the_reviewer(
+    db, make_article, make_user, login, client, make_client
+):
+    article = make_article("Map a drive", body="Use the share.\n", state=ArticleState.IN_REVIEW)
+    login(make_user(Role.ADMIN, name="Ada"))
+    client.post(f"/editor/articles/{article.id}/reject", {"version": str(article.version)})
+    fresh(db)
+    author = login(make_user(Role.TECHNICIAN), on=make_client())
+    author.post(f"/editor/articles/{article.id}/submit", _form(article, body="Use Z:.\n"))
+    page = client.get(f"/editor/articles/{article.id}/edit").get_data(as_text=True)
+    assert "sent back by Ada" in page and "The reviewer&#39;s comment" not in page
+
+
+def test_merge_import_and_proposal_notes_keep_the_authors_own_words(app):
+    from portal.editor.notes import revision_note
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert revision_note("merged into #12: 重复文章", {}) == "合并到 #12：重复文章"
+        assert revision_note("imported from 00003-vpn.md", {}) == "从 00003-vpn.md 导入"
+        assert revision_note("proposal #4", {}) == "采纳修改建议 #4"
+        assert revision_note("请看第二步", {}) == "请看第二步"
+        assert revision_note("edited; 2 text(s) hidden by hand", {}) == "编辑；手动隐去了 2 处文字"
