@@ -115,15 +115,25 @@ def ticket_for_reader(ticket_id: int) -> Ticket:
 @bp.get("/tickets")
 @login_required
 def my_tickets() -> ResponseReturnValue:
-    """The signed-in user's own requests, newest first."""
+    """The signed-in user's own requests, newest first, a page at a time like the queue."""
+    page = page_number()
     tickets = (
         get_session()
         .scalars(
-            select(Ticket).where(Ticket.requester_id == current_user.id).order_by(Ticket.id.desc())
+            select(Ticket)
+            .where(Ticket.requester_id == current_user.id)
+            .order_by(Ticket.id.desc())
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE + 1)
         )
         .all()
     )
-    return render_template("tickets/mine.html", tickets=tickets)
+    return render_template(
+        "tickets/mine.html",
+        tickets=tickets[:PER_PAGE],
+        page=page,
+        has_next=len(tickets) > PER_PAGE,
+    )
 
 
 def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query.Selection]:
