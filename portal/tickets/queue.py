@@ -7,14 +7,20 @@ through an index that starts with the status and continues with the order's colu
 one part per status of the view, at most ``offset + limit`` rows each, merged by one outer
 ORDER BY. The deadline order puts running clocks first and the rest after; it is read as
 two parts (with a deadline, ordered by it; without, by priority), each walking an index.
-A search starts from the tickets holding its words instead. Counts stop at ``COUNT_CAP``:
-past it the queue shows "10,000+", which is as much as anyone reads from a tab.
+Counts stop at ``COUNT_CAP``: past it the queue shows "10,000+", which is as much as anyone
+reads from a tab (a search's at ``SEARCH_COUNT_CAP``).
+
+A search keeps the queue's order, as the service desks do (best match first is a choice).
+Common words are read along that order, each ticket met checked by primary-key look-ups
+in ``ticket_terms`` until the page is full; rare words (and sparse combinations of common
+ones, estimated from a sample) start from the tickets holding the rarest word, checking
+the others before reading a ticket, and sort those few.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -33,9 +39,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, joinedload
 
 from portal.tickets.models import Channel, Status, Ticket
+from portal.tickets.text_search import TicketSearch, postings, share_matching, ticket_terms
 from portal.tickets.workflow import OPEN_STATUSES
 
 COUNT_CAP = 10_000
+# A search's counts stop sooner: past a thousand matches the search wants narrowing, not
+# counting, and counting common words further reads thousands of tickets more.
+SEARCH_COUNT_CAP = 1_000
+# A search whose every required word is held by at least this many tickets is read along
+# the queue's order, checking each ticket met; a rarer one starts from its word's tickets.
+WALK_FROM = 2_000
+# How many tickets of the rarest word are checked to estimate the matches of several words.
+SAMPLE = 500
 SORTS = ("deadline", "priority", "age", "updated", "relevance")
 FINISHED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 
@@ -43,19 +58,23 @@ FINISHED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 @dataclass(frozen=True)
 class Selection:
     """The tickets a queue shows: the statuses its view allows, the view's own conditions,
-    the filters (priority, category, channel, search), the status the reader picked, and
-    the search's score (None without a search)."""
+    the filters (priority, category, channel, search), and the status the reader picked."""
 
     statuses: tuple[Status, ...]
     view_conditions: Sequence[ColumnElement[bool]] = ()
     priority: str = ""
     category_id: int | None = None
     channel: Channel | None = None
-    search: Sequence[ColumnElement[bool]] = ()
+    search: TicketSearch | None = None
     status: Status | None = None
-    score: Any | None = None
     # The view holds only tickets with a running clock (at risk, overdue).
     needs_deadline: bool = False
+    # Set by ``plan_search``: the search's rarest required term, how many tickets hold it
+    # (counted up to ``COUNT_CAP + 1``), and whether the search is read along the queue's
+    # order (common words) rather than from the tickets holding that term.
+    driver: str | None = None
+    driver_postings: int = 0
+    walks: bool = False
 
     def shown_statuses(self) -> tuple[Status, ...]:
         """Return the statuses whose tickets are listed (the picked one, if the view has it)."""
@@ -63,14 +82,19 @@ class Selection:
             return self.statuses
         return (self.status,) if self.status in self.statuses else ()
 
-    def conditions(self, walking: bool = False) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, walking: bool = False, keep_priority: bool = False, probe: bool = False
+    ) -> list[ColumnElement[bool]]:
         """Return the conditions apart from status. ``walking``: the filters are written so
         that no index is used for them (``+ 0``, ``|| ''``, as SQLite's planner documents),
         which keeps the walk along the status-and-order index a page needs; a filter's own
-        index would find every match and sort them all."""
+        index would find every match and sort them all. ``keep_priority``: the walk's index
+        has the priority next, so its filter narrows the walk instead. ``probe`` (implied by
+        ``walking``): the search is checked ticket by ticket."""
         found = list(self.view_conditions)
         if self.priority:
-            column: Any = Ticket.priority.concat("") if walking else Ticket.priority
+            plain = not walking or keep_priority
+            column: Any = Ticket.priority if plain else Ticket.priority.concat("")
             found.append(column == self.priority)
         if self.category_id is not None:
             column = (Ticket.category_id + 0) if walking else Ticket.category_id
@@ -80,7 +104,8 @@ class Selection:
                 found.append(type_coerce(Ticket.channel, String).concat("") == self.channel.value)
             else:
                 found.append(Ticket.channel == self.channel)
-        found.extend(self.search)
+        if self.search is not None:
+            found.append(self.search.condition(probe=walking or probe))
         return found
 
 
@@ -91,21 +116,28 @@ class StatusCounts:
     numbers: dict[Status, int]
     # Every number is only a lower bound: a search's matches were counted up to the cap.
     partial: bool = False
+    # Where counting stopped (``COUNT_CAP`` when None).
+    stopped_at: int | None = None
+
+    @property
+    def cap(self) -> int:
+        """Return the number past which counting stopped."""
+        return COUNT_CAP if self.stopped_at is None else self.stopped_at
 
     def get(self, status: Status) -> int:
         """Return the number to show for ``status`` (at most the cap; 0 when none)."""
-        return min(self.numbers.get(status, 0), COUNT_CAP)
+        return min(self.numbers.get(status, 0), self.cap)
 
     def more(self, status: Status) -> bool:
         """Return whether there are more tickets in ``status`` than the number shown."""
-        return self.partial or self.numbers.get(status, 0) > COUNT_CAP
+        return self.partial or self.numbers.get(status, 0) > self.cap
 
     @property
     def total(self) -> int:
         """Return the number to show for all statuses together (the cap when a search's
         matches were counted only that far)."""
         if self.partial:
-            return COUNT_CAP
+            return self.cap
         return sum(self.get(s) for s in self.numbers)
 
     @property
@@ -119,32 +151,117 @@ def count_by_status(session: Session, selection: Selection) -> StatusCounts:
     counting at most ``COUNT_CAP + 1`` per status (of a search: in all)."""
     if not selection.statuses:
         return StatusCounts({})
-    if selection.search:
-        return _count_matches(session, selection)
+    if selection.search is not None and selection.walks:
+        return _count_common_matches(session, selection)
+    if selection.search is not None:
+        return _count_matches(session, selection, selection.statuses)
+    return StatusCounts(_capped_counts(session, selection, selection.statuses))
+
+
+def _capped_counts(
+    session: Session,
+    selection: Selection,
+    statuses: Sequence[Status],
+    probe: bool = False,
+    cap: int | None = None,
+) -> dict[Status, int]:
+    """Return the tickets of the selection in each of ``statuses``, each counted along the
+    status's index up to ``COUNT_CAP + 1`` (a search checked ticket by ticket if ``probe``)."""
+    if not statuses:
+        return {}
     columns = []
-    for status in selection.statuses:
+    for status in statuses:
         capped = (
             select(literal(1))
             .select_from(Ticket)
-            .where(Ticket.status == status, *selection.conditions())
-            .limit(COUNT_CAP + 1)
+            .where(Ticket.status == status, *selection.conditions(probe=probe))
+            .limit((cap or COUNT_CAP) + 1)
             .subquery()
         )
         columns.append(select(func.count()).select_from(capped).scalar_subquery())
     numbers = session.execute(select(*columns)).one()
-    return StatusCounts({s: int(n) for s, n in zip(selection.statuses, numbers, strict=True) if n})
+    return {s: int(n) for s, n in zip(statuses, numbers, strict=True) if n}
 
 
-def _count_matches(session: Session, selection: Selection) -> StatusCounts:
-    """Count a search's matches in one pass over them (they are found by their words, not
-    by status), stopping after ``COUNT_CAP + 1``."""
-    where = selection.conditions()
-    if set(selection.statuses) != set(Status):
-        where.append(Ticket.status.in_(selection.statuses))
-    matches = select(Ticket.status).where(*where).limit(COUNT_CAP + 1).subquery()
+def _from_words(selection: Selection, query: Select[Any]) -> Select[Any]:
+    """Return ``query`` over the selection's tickets found by the search's words: starting
+    from the tickets holding its rarest term and checking the others before reading the
+    ticket, when it has one."""
+    if selection.search is None or selection.driver is None:
+        return query.where(*selection.conditions())
+    return query.select_from(
+        ticket_terms.join(Ticket, Ticket.id == ticket_terms.c.ticket_id)
+    ).where(
+        ticket_terms.c.term == selection.driver,
+        selection.search.condition(probe=True, ticket_id=ticket_terms.c.ticket_id),
+        *replace(selection, search=None).conditions(),
+    )
+
+
+def _count_matches(
+    session: Session, selection: Selection, statuses: Sequence[Status]
+) -> StatusCounts:
+    """Count a search's matches in ``statuses`` in one pass over them (they are found by
+    their words, not by status), stopping after ``COUNT_CAP + 1``."""
+    query = _from_words(selection, select(Ticket.status))
+    if set(statuses) != set(Status):
+        query = query.where(Ticket.status.in_(statuses))
+    matches = query.limit(SEARCH_COUNT_CAP + 1).subquery()
     rows = session.execute(select(matches.c.status, func.count()).group_by(matches.c.status))
     numbers = {Status(status): int(n) for status, n in rows}
-    return StatusCounts(numbers, partial=sum(numbers.values()) > COUNT_CAP)
+    partial = sum(numbers.values()) > SEARCH_COUNT_CAP
+    return StatusCounts(numbers, partial=partial, stopped_at=SEARCH_COUNT_CAP)
+
+
+def _count_common_matches(session: Session, selection: Selection) -> StatusCounts:
+    """Count a search for common words: a status with fewer tickets than its rarest word
+    has is counted along the status's index, checking each ticket; the larger ones in one
+    pass over the tickets holding that word, stopping after ``COUNT_CAP + 1``."""
+    sizes = _capped_counts(session, replace(selection, search=None), selection.statuses)
+    small = [s for s in selection.statuses if sizes.get(s, 0) < selection.driver_postings]
+    large = [s for s in selection.statuses if s not in small]
+    numbers = _capped_counts(
+        session, selection, [s for s in small if sizes.get(s)], True, SEARCH_COUNT_CAP
+    )
+    partial = False
+    if large and selection.search is not None:
+        # Written so that no status index is used: the pass starts from the word, and checks
+        # the other words before it reads the ticket.
+        status = type_coerce(Ticket.status, String).concat("")
+        matches = (
+            select(Ticket.status)
+            .select_from(ticket_terms.join(Ticket, Ticket.id == ticket_terms.c.ticket_id))
+            .where(
+                ticket_terms.c.term == selection.driver,
+                selection.search.condition(probe=True, ticket_id=ticket_terms.c.ticket_id),
+                status.in_([s.value for s in large]),
+                *replace(selection, search=None).conditions(walking=True),
+            )
+            .limit(SEARCH_COUNT_CAP + 1)
+            .subquery()
+        )
+        rows = session.execute(select(matches.c.status, func.count()).group_by(matches.c.status))
+        found = {Status(s): int(n) for s, n in rows}
+        numbers.update(found)
+        partial = sum(found.values()) > SEARCH_COUNT_CAP
+    return StatusCounts(numbers, partial=partial, stopped_at=SEARCH_COUNT_CAP)
+
+
+def plan_search(session: Session, selection: Selection) -> Selection:
+    """Return the selection with its search's rarest required term and how many tickets
+    hold it (up to ``COUNT_CAP + 1``), which decide how the search is read: along the
+    queue's order when at least ``WALK_FROM`` do."""
+    if selection.search is None:
+        return selection
+    counted = [(postings(session, t, COUNT_CAP + 1), t) for t in selection.search.required_terms()]
+    if not counted:
+        return selection
+    number, term = min(counted)
+    matches = float(number)
+    if number >= WALK_FROM and len(counted) > 1:
+        # Several common words may seldom meet: walking would then pass many tickets.
+        matches *= share_matching(session, selection.search, term, SAMPLE)
+    return replace(selection, driver=term, driver_postings=number, walks=matches >= WALK_FROM)
 
 
 def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:
@@ -172,7 +289,11 @@ def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:
                     cast(null(), Ticket.sla_due_at.type).label("k1"),
                     Ticket.priority.label("k2"),
                 )
-                .where(*where, Ticket.sla_due_at.is_(None))
+                .where(
+                    Ticket.status == status,
+                    *selection.conditions(walking=True, keep_priority=True),
+                    Ticket.sla_due_at.is_(None),
+                )
                 .order_by(Ticket.priority, Ticket.id)
             )
             parts.append(due.limit(rows))
@@ -181,7 +302,7 @@ def _parts(selection: Selection, sort: str, rows: int) -> list[Select[Any]]:
         elif sort == "priority":
             parts.append(
                 select(Ticket.id, Ticket.priority.label("k0"), Ticket.created_at.label("k1"))
-                .where(*where)
+                .where(Ticket.status == status, *selection.conditions(True, keep_priority=True))
                 .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
                 .limit(rows)
             )
@@ -215,7 +336,7 @@ def page_ids(
 ) -> list[int]:
     """Return the ids of one page of the selection in ``sort`` order (a search orders by
     relevance when asked to)."""
-    if sort == "relevance" or selection.score is not None:
+    if selection.search is not None and (sort == "relevance" or not selection.walks):
         return _searched_ids(session, selection, sort, offset, limit)
     parts = _parts(selection, sort, offset + limit)
     if not parts:
@@ -232,24 +353,33 @@ def page_ids(
 def _searched_ids(
     session: Session, selection: Selection, sort: str, offset: int, limit: int
 ) -> list[int]:
-    """Return a page of a search: the matches are few enough to order in one query."""
-    where = selection.conditions()
+    """Return a page of a search ordered in one query: all its matches (few for a rare
+    word; for relevance, every match is scored)."""
     shown = selection.shown_statuses()
     if not shown:
         return []
+    query = _from_words(selection, select(Ticket.id))
     if set(shown) != set(Status):
-        where.append(Ticket.status.in_(shown))
+        query = query.where(Ticket.status.in_(shown))
     order: tuple[Any, ...] = {
         "deadline": (Ticket.sla_due_at.is_(None), Ticket.sla_due_at, Ticket.priority),
         "priority": (Ticket.priority, Ticket.created_at),
         "age": (Ticket.created_at,),
         "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
-        "relevance": (selection.score.desc(), Ticket.updated_at.desc())
-        if selection.score is not None
-        else (Ticket.updated_at.desc(),),
+        "relevance": (_relevance(selection).desc(), Ticket.updated_at.desc()),
     }[sort]
-    query = select(Ticket.id).where(*where).order_by(*order, Ticket.id)
+    query = query.order_by(*order, Ticket.id)
     return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def _relevance(selection: Selection) -> Any:
+    """Return the search's relevance of a ticket: for one word read from its tickets, the
+    weight on the row already read; otherwise the summed weights, looked up."""
+    assert selection.search is not None
+    units = selection.search.units
+    if len(units) == 1 and not units[0][1] and selection.driver == units[0][0]:
+        return ticket_terms.c.weight
+    return selection.search.score()
 
 
 def load_tickets(session: Session, ids: Sequence[int]) -> list[Ticket]:

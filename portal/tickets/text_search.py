@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -177,40 +178,112 @@ def _holding(word: str) -> Any:
     return select(ticket_terms.c.ticket_id).where(ticket_terms.c.term == word)
 
 
-def _unit_condition(word: str, pairs: Sequence[str]) -> ColumnElement[bool]:
+def _holds(word: str, ticket_id: Any) -> ColumnElement[bool]:
+    """Return whether the ticket ``ticket_id`` holds ``word``: one look-up in the primary
+    key, for a ticket met while walking the queue's order or another word's tickets."""
+    found = ticket_terms.alias()
+    return (
+        select(found.c.ticket_id)
+        .where(found.c.term == word, found.c.ticket_id == ticket_id)
+        .exists()
+    )
+
+
+def _starting(word: str) -> Any:
+    return select(ticket_terms.c.ticket_id).where(
+        ticket_terms.c.term >= word, ticket_terms.c.term < word + "\uffff"
+    )
+
+
+def _unit_condition(word: str, pairs: Sequence[str], probe: Any) -> ColumnElement[bool]:
     if len(word) == 1 and has_cjk(word):
         # One character: the tickets with a word that starts with it.
-        starting = select(ticket_terms.c.ticket_id).where(
-            ticket_terms.c.term >= word, ticket_terms.c.term < word + "\uffff"
-        )
-        return Ticket.id.in_(starting)
-    held = Ticket.id.in_(_holding(word))
-    if not pairs:
-        return held
-    return or_(held, and_(*(Ticket.id.in_(_holding(pair)) for pair in dict.fromkeys(pairs))))
-
-
-def matching(query: str) -> tuple[list[ColumnElement[bool]], Any | None]:
-    """Return the conditions that keep the tickets matching ``query`` and a column to
-    order them by (higher first: the summed weights of the query's words), or ``([], None)``
-    when the query has no searchable word.
-
-    A query that is a ticket number (``123`` or ``#123``) also finds that ticket.
-    """
-    number = query.strip().lstrip("#")
-    units = query_units(query)
-    if not units:
-        if number.isdigit() and len(number) < 10:
-            return [Ticket.id == int(number)], None
-        return [], None
-    condition: ColumnElement[bool] = and_(*(_unit_condition(w, p) for w, p in units))
-    if number.isdigit() and len(number) < 10:
-        condition = or_(Ticket.id == int(number), condition)
-    words = {word for word, _pairs in units} | {p for _w, pairs in units for p in pairs}
-    score = (
-        select(func.coalesce(func.sum(ticket_terms.c.weight), 0))
-        .where(ticket_terms.c.ticket_id == Ticket.id, ticket_terms.c.term.in_(sorted(words)))
-        .correlate(Ticket)
-        .scalar_subquery()
+        return Ticket.id.in_(_starting(word))
+    held = (
+        (lambda w: _holds(w, probe))
+        if probe is not None
+        else (lambda w: Ticket.id.in_(_holding(w)))
     )
-    return [condition], score
+    if not pairs:
+        return held(word)
+    # A ticket holding the word holds its pairs too (both come from the same text), so
+    # "the word, or all its pairs" is "all its pairs": one look-up fewer.
+    return and_(*(held(pair) for pair in dict.fromkeys(pairs)))
+
+
+@dataclass(frozen=True)
+class TicketSearch:
+    """What a staff search asks for: its words (each with the character pairs that can
+    stand for it) and, when the query is a number, that ticket."""
+
+    units: tuple[tuple[str, tuple[str, ...]], ...]
+    number: int | None = None
+
+    def condition(self, probe: bool = False, ticket_id: Any = None) -> ColumnElement[bool]:
+        """Return the condition a matching ticket meets. By default it is written to start
+        from the tickets holding the words (few, for a rare word); ``probe`` writes it as
+        look-ups for each ticket met in another order (for common words), by the ticket's
+        id or by ``ticket_id``."""
+        if not self.units:
+            return Ticket.id == self.number
+        on = (Ticket.id if ticket_id is None else ticket_id) if probe else None
+        found: ColumnElement[bool] = and_(*(_unit_condition(w, p, on) for w, p in self.units))
+        if self.number is not None:
+            found = or_(Ticket.id == self.number, found)
+        return found
+
+    def score(self) -> Any:
+        """Return the relevance of a ticket: the summed weights of the query's words."""
+        words = {word for word, _pairs in self.units} | {p for _w, ps in self.units for p in ps}
+        return (
+            select(func.coalesce(func.sum(ticket_terms.c.weight), 0))
+            .where(ticket_terms.c.ticket_id == Ticket.id, ticket_terms.c.term.in_(sorted(words)))
+            .correlate(Ticket)
+            .scalar_subquery()
+        )
+
+    def required_terms(self) -> list[str]:
+        """Return stored terms every match holds (a word, or each pair of a Chinese word: a
+        text holding the word holds its pairs); empty when a ticket number or a single
+        Chinese character can match without one."""
+        if self.number is not None:
+            return []
+        found: list[str] = []
+        for word, pairs in self.units:
+            if len(word) == 1 and has_cjk(word):
+                return []
+            found.extend(pairs or (word,))
+        return list(dict.fromkeys(found))
+
+
+def share_matching(session: Session, search: TicketSearch, term: str, sample: int) -> float:
+    """Return the share of the first ``sample`` tickets holding ``term`` that match the
+    whole search (an estimate of how sparse several words are together)."""
+    first = select(ticket_terms.c.ticket_id).where(ticket_terms.c.term == term).limit(sample)
+    first_ids = first.subquery()
+    held = session.scalar(select(func.count()).select_from(first_ids))
+    if not held:
+        return 0.0
+    matching = (
+        select(func.count())
+        .select_from(first_ids)
+        .where(search.condition(probe=True, ticket_id=first_ids.c.ticket_id))
+    )
+    return float(session.scalar(matching) or 0) / held
+
+
+def postings(session: Session, term: str, cap: int) -> int:
+    """Return how many tickets hold ``term``, counted along its index up to ``cap``."""
+    held = select(ticket_terms.c.ticket_id).where(ticket_terms.c.term == term).limit(cap)
+    return int(session.scalar(select(func.count()).select_from(held.subquery())) or 0)
+
+
+def parse(query: str) -> TicketSearch | None:
+    """Return what ``query`` asks for, or None when it has no searchable word (nor is a
+    ticket number, ``123`` or ``#123``)."""
+    raw = query.strip().lstrip("#")
+    number = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    units = tuple((word, tuple(pairs)) for word, pairs in query_units(query))
+    if not units and number is None:
+        return None
+    return TicketSearch(units, number)

@@ -115,15 +115,25 @@ def ticket_for_reader(ticket_id: int) -> Ticket:
 @bp.get("/tickets")
 @login_required
 def my_tickets() -> ResponseReturnValue:
-    """The signed-in user's own requests, newest first."""
+    """The signed-in user's own requests, newest first, a page at a time like the queue."""
+    page = page_number()
     tickets = (
         get_session()
         .scalars(
-            select(Ticket).where(Ticket.requester_id == current_user.id).order_by(Ticket.id.desc())
+            select(Ticket)
+            .where(Ticket.requester_id == current_user.id)
+            .order_by(Ticket.id.desc())
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE + 1)
         )
         .all()
     )
-    return render_template("tickets/mine.html", tickets=tickets)
+    return render_template(
+        "tickets/mine.html",
+        tickets=tickets[:PER_PAGE],
+        page=page,
+        has_next=len(tickets) > PER_PAGE,
+    )
 
 
 def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query.Selection]:
@@ -133,7 +143,8 @@ def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query
     q = " ".join(request.args.get("q", "").split())
     if len(q) > MAX_QUERY:
         abort(400, description=_("The search is too long."))
-    sort = request.args.get("sort") or ("relevance" if q else "deadline")
+    # A search keeps the queue's order (as desks do); the best match first is a choice.
+    sort = request.args.get("sort") or "deadline"
     if view not in QUEUE_VIEWS:
         abort(400, description=_("Unknown queue view."))
     if sort not in QUEUE_SORTS or (sort == "relevance" and not q):
@@ -160,12 +171,10 @@ def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query
         "resolved": [],
         "all": [],
     }[view]
-    score = None
-    search: list[Any] = []
-    if q:
-        found, score = text_search.matching(q)
+    search = text_search.parse(q) if q else None
+    if q and search is None:
         # A search with no searchable word (only stop words or punctuation) finds nothing.
-        search = found or [false()]
+        in_view = [*in_view, false()]
     selection = queue_query.Selection(
         statuses=queue_query.view_statuses(view),
         view_conditions=in_view,
@@ -174,7 +183,6 @@ def _queue_filters(now: datetime) -> tuple[str, str, dict[str, str], queue_query
         channel=Channel(chosen["channel"]) if chosen["channel"] else None,
         search=search,
         status=Status(chosen["status"]) if chosen["status"] else None,
-        score=score,
         needs_deadline=view in ("at_risk", "breached"),
     )
     return view, sort, chosen, selection
@@ -195,6 +203,7 @@ def queue() -> ResponseReturnValue:
     now = utcnow()
     view, sort, chosen, selection = _queue_filters(now)
     db = get_session()
+    selection = queue_query.plan_search(db, selection)
     counts = queue_query.count_by_status(db, selection)
     page = page_number()
     ids = queue_query.page_ids(db, selection, sort, (page - 1) * PER_PAGE, PER_PAGE + 1)

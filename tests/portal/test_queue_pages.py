@@ -145,8 +145,82 @@ def test_a_search_counts_its_matches_up_to_the_cap(client, login, make_user, mon
     login(make_user(Role.TECHNICIAN))
     exact = client.get("/queue?view=all&q=ticket").get_data(as_text=True)
     assert "Any (11)" in exact and "Closed (2)" in exact
-    monkeypatch.setattr(queue, "COUNT_CAP", 3)
+    monkeypatch.setattr(queue, "SEARCH_COUNT_CAP", 3)
     page = client.get("/queue?view=all&q=ticket").get_data(as_text=True)
-    # Past the cap every number is a lower bound: "more than".
+    # Counted in one pass over the matches: past the cap every number is a lower bound.
     assert 'Any (<span title="More than 3">3+</span>)' in page
     assert len(_listed(page)) == 11
+    # Read as common words, each status smaller than the word's tickets is counted on its
+    # own, up to the cap: here every one exactly.
+    monkeypatch.setattr(queue, "WALK_FROM", 1)
+    page = client.get("/queue?view=all&q=ticket").get_data(as_text=True)
+    assert "Any (11)" in page and "Closed (2)" in page
+    assert len(_listed(page)) == 11
+
+
+@pytest.mark.parametrize("walk_from", [1, 10**9], ids=["along the order", "from the words"])
+@pytest.mark.parametrize("view", sorted(VIEW_STATUSES))
+@pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+def test_a_search_lists_every_match_once_in_the_queues_order_whichever_way_it_is_read(
+    db, client, login, make_user, monkeypatch, desk, view, sort, walk_from
+):
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    monkeypatch.setattr(queue, "WALK_FROM", walk_from)
+    login(make_user(Role.TECHNICIAN))
+    db.expire_all()
+    shown = [t for t in db.query(Ticket) if t.status in VIEW_STATUSES[view]]
+    expected = [t.id for t in sorted(shown, key=SORT_KEYS[sort])]
+    assert _walk(client, view=view, sort=sort, q="ticket") == expected
+    page = client.get("/queue", query_string={"view": view, "q": "ticket"})
+    assert f"Any ({len(shown)})" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("sort", ["deadline", "priority"])
+def test_a_priority_filter_on_all_tickets_lists_each_of_that_priority_once(
+    db, client, login, make_user, monkeypatch, desk, sort
+):
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    login(make_user(Role.TECHNICIAN))
+    db.expire_all()
+    for priority in ("P1", "P2", "P3", "P4"):
+        held = [t for t in db.query(Ticket) if t.priority == priority]
+        expected = [t.id for t in sorted(held, key=SORT_KEYS[sort])]
+        assert _walk(client, view="all", sort=sort, priority=priority) == expected
+
+
+def _tabs(page: str) -> str:
+    return page.split("Status:")[1].split("Order:")[0]
+
+
+def test_common_and_rare_words_find_the_same_tickets_and_counts(
+    db, client, login, make_user, make_ticket, monkeypatch
+):
+    requester = make_user()
+    subjects = [
+        "VPN drops every hour",
+        "VPN 连接失败",
+        "打印机无法打印",
+        "Outlook 一直提示输入密码",
+        "Outlook crashes on start",
+        "忘记密码",
+        "VPN 密码过期",
+    ]
+    statuses = [Status.NEW, Status.CLOSED, Status.WAITING, Status.RESOLVED]
+    for n, subject in enumerate(subjects * 2):
+        ticket = make_ticket(requester, subject=subject, symptom=f"Case {n}.")
+        ticket.status = statuses[n % len(statuses)]
+    db.commit()
+    login(make_user(Role.TECHNICIAN))
+    for q in ("vpn", "打印机", "outlook 密码", "密码 vpn", "outlook", "#3", "印"):
+        for view in ("all", "open", "resolved"):
+            for sort in ("deadline", "updated", "relevance"):
+                read = {}
+                for walk_from in (1, 10**9):
+                    monkeypatch.setattr(queue, "WALK_FROM", walk_from)
+                    args = {"view": view, "q": q, "sort": sort}
+                    page = client.get("/queue", query_string=args).get_data(as_text=True)
+                    read[walk_from] = (_listed(page), _tabs(page))
+                assert read[1] == read[10**9], (q, view, sort)
+    monkeypatch.setattr(queue, "WALK_FROM", 1)
+    page = client.get("/queue", query_string={"view": "all", "q": "outlook 密码"})
+    assert len(_listed(page.get_data(as_text=True))) == 2

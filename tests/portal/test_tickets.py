@@ -2,6 +2,7 @@
 
 from portal.auth.models import Role
 from portal.tickets.models import EventKind, Status, Ticket
+from portal.tickets.views import PER_PAGE
 
 
 def test_a_user_sees_only_their_own_tickets(make_user, make_ticket, login, client):
@@ -287,3 +288,22 @@ def test_technicians_assign_several_tickets_at_once(
     assert client.post("/queue/assign", {**nothing, "ticket": "x"}).status_code == 422
     user = login(requester, on=make_client())
     assert user.post("/queue/assign", {**nothing, "ticket": str(untouched.id)}).status_code == 403
+
+
+def test_a_requesters_own_list_is_paged_like_the_queue(make_user, make_ticket, login, client):
+    me = make_user()
+    for n in range(PER_PAGE + 2):
+        make_ticket(me, subject=f"Request number {n:02d}")
+    login(me)
+    first = client.get("/tickets").get_data(as_text=True)
+    assert "Request number 26" in first and "Request number 02" in first
+    assert "Request number 01" not in first
+    assert 'href="/tickets?page=2"' in first
+    second = client.get("/tickets?page=2").get_data(as_text=True)
+    assert "Request number 01" in second and "Request number 00" in second
+    assert "Request number 02" not in second
+    assert 'href="/tickets?page=1"' in second and "page=3" not in second
+    beyond = client.get("/tickets?page=3")
+    assert beyond.status_code == 200
+    assert "There are no more requests." in beyond.get_data(as_text=True)
+    assert client.get("/tickets?page=x").status_code == 400
