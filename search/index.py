@@ -849,7 +849,7 @@ class SearchIndex:
             shares = _informative_shares(reader, list(latin.values()), held)
             corrections = {
                 word: fix
-                for word, fix in _corrections(searcher, analysis.english_words(text)).items()
+                for word, fix in _corrections(searcher, analysis.english_words(text), held).items()
                 if _first_term(fix) and _first_term(fix) not in kept
             }
             corrected = None
@@ -1279,8 +1279,9 @@ def _informative_shares(
         return None
     covered = np.zeros(reader.scorer.size, dtype=np.float64)
     for holding, weight in weighted:
-        covered[holding] += weight
-    return covered / total
+        # A masked add, not covered[holding]: no array of the holders' numbers is built.
+        np.add(covered, weight / total, out=covered, where=holding)
+    return covered
 
 
 def _first_term(word: str) -> str:
@@ -1379,13 +1380,24 @@ def _compounds(searcher: Any, text: str, known: set[str]) -> list[str]:
     return found
 
 
-def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Return unknown English word -> the closest known word of the index vocabulary."""
+def _corrections(
+    searcher: Any,
+    words: Sequence[tuple[str, str]],
+    held: dict[str, npt.NDArray[np.bool_]] | None = None,
+) -> dict[str, str]:
+    """Return unknown English word -> the closest known word of the index vocabulary.
+
+    ``held`` (term -> which documents hold it, as the query already knows) answers
+    whether a word is known without asking the index again.
+    """
     fixes: dict[str, str] = {}
     for word, term in words[:MAX_QUERY_TERMS]:
         if word in fixes or len(word) < MIN_CORRECTED_LENGTH:
             continue
-        if _document_frequency(searcher, term) or searcher.doc_frequency("spelling", word):
+        known = held[term].any() if held is not None and term in held else None
+        if known is None:
+            known = bool(_document_frequency(searcher, term))
+        if known or searcher.doc_frequency("spelling", word):
             continue
         maxdist = 1 if len(word) < 5 else 2
         closest = spelling.closest_word(searcher, "spelling", word, maxdist)
