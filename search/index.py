@@ -1394,8 +1394,9 @@ def _corrections(
     for word, term in words[:MAX_QUERY_TERMS]:
         if word in fixes or len(word) < MIN_CORRECTED_LENGTH:
             continue
-        known = held[term].any() if held is not None and term in held else None
-        if known is None:
+        if held is not None and term in held:
+            known = bool(held[term].any())
+        else:
             known = bool(_document_frequency(searcher, term))
         if known or searcher.doc_frequency("spelling", word):
             continue
