@@ -48,6 +48,10 @@ _CJK_RUN_RE = re.compile(rf"[{_CJK_CLASS}]+")
 _LATIN_TOKEN_RE = re.compile(rf"{_WORD_CHAR}+(?:[-._#+']{_WORD_CHAR}+)*[#+]*")
 _ASCII_TOKEN_RE = re.compile(r"[0-9a-z_]+(?:[-._#+'][0-9a-z_]+)*[#+]*")
 _HYPHENATED_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+# The separators inside a technical token that join parts of a name, and a part.
+_PART_SEPARATOR_RE = re.compile(r"[^\W_][-._]+[^\W_]")
+_PART_RE = re.compile(r"[^\W_]+")
+MIN_PART = 3
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'"}
 
 # Filled lazily with every non-ASCII character seen whose folded form differs.
@@ -187,6 +191,32 @@ def _words(norm: str) -> Iterator[tuple[str, int, int, bool]]:
         if "-" in word and _HYPHENATED_RE.fullmatch(word):
             # "wi-fi" also indexes as "wifi", so either spelling finds the other.
             yield word.replace("-", ""), start, end, False
+        for part, offset in compound_parts(word):
+            yield part, start + offset, start + offset + len(part), False
+
+
+def compound_parts(word: str) -> list[tuple[str, int]]:
+    """Return the parts of a compound technical token with their offsets in it.
+
+    "x11-utils", "golang-v2ray-core", "outlook.exe" or "sync_cond" are also indexed as
+    their parts, at the token's position, so a query naming a part finds the whole and
+    a query writing the whole finds articles that spell the parts apart. Parts without
+    a letter ("168" of "192.168.1.1") or shorter than MIN_PART ("wi" of "wi-fi", already
+    indexed as "wifi") say little on their own and are left out.
+    """
+    if not _PART_SEPARATOR_RE.search(word):
+        return []
+    parts: list[tuple[str, int]] = []
+    for match in _PART_RE.finditer(word):
+        part = match.group()
+        if (
+            len(part) >= MIN_PART
+            and part != word
+            and not part.isdigit()
+            and part not in (p for p, _o in parts)
+        ):
+            parts.append((part, match.start()))
+    return parts
 
 
 class BilingualTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no type hints
@@ -475,6 +505,12 @@ def _latin_positioned_words(pattern: re.Pattern[str], norm: str) -> list[tuple[s
                     pos = source if last_source < 0 else pos + 1
                     last_source = source
                 out.append((joined, pos))
+        for part, _offset in compound_parts(word):
+            if part not in stops:
+                if source != last_source:
+                    pos = source if last_source < 0 else pos + 1
+                    last_source = source
+                out.append((part, pos))
     return out
 
 

@@ -142,6 +142,9 @@ LITTLE_SHARE = 0.5
 # is at least this share of the query's most informative term's: "vpn" (1.39 on the demo
 # corpus) in "vpn not working", not "not" (0.20).
 DECISIVE_SHARE = 0.5
+# Queries of up to this many terms look their shares up in a table of every subset of
+# their terms (2 ** 12 at most); longer ones compute each document's share directly.
+MAX_SHARE_TERMS = 12
 # Where a query term is looked for when counting what an article holds.
 HOLDING_FIELDS = ("title", "body", "phrasings", "tag_words")
 # Words shorter than this are never corrected (too many neighbours within an edit).
@@ -849,7 +852,7 @@ class SearchIndex:
             shares = _informative_shares(reader, list(latin.values()), held)
             corrections = {
                 word: fix
-                for word, fix in _corrections(searcher, analysis.english_words(text)).items()
+                for word, fix in _corrections(searcher, analysis.english_words(text), held).items()
                 if _first_term(fix) and _first_term(fix) not in kept
             }
             corrected = None
@@ -884,7 +887,7 @@ class SearchIndex:
                     text,
                     weight,
                     bool(characters),
-                    None if shares is None else shares[list(ranking.docnums[:TITLE_RERANK_DEPTH])],
+                    None if shares is None else shares.at(ranking.docnums[:TITLE_RERANK_DEPTH]),
                 )
                 found = (head + rest)[end - per_page : end]
                 read = list(zip(top + rest, ranking.docnums[: len(top) + len(rest)], strict=True))
@@ -1018,7 +1021,7 @@ class SearchIndex:
                 text,
                 weight,
                 cjk,
-                None if shares is None else shares[list(ranking.docnums)],
+                None if shares is None else shares.at(ranking.docnums),
             )[:limit]
         prefixes = (prefix,) if prefix else ()
         return tuple(_hit(fields, score, set(words), prefixes) for fields, score in found)
@@ -1192,26 +1195,45 @@ def _expansion_clauses(other: Sequence[str]) -> list[Any]:
     ]
 
 
+@dataclass(frozen=True)
+class _Shares:
+    """Per document, the share of the query's informativeness it holds (0 to 1).
+
+    Which query terms a document holds is a small bit set (``code``), so the shares and
+    the coverage factor are looked up in a table of every subset of the terms: one pass
+    over the documents instead of one per term and another for the power.
+    """
+
+    code: npt.NDArray[np.integer[Any]]
+    table: npt.NDArray[np.float64]
+
+    def at(self, docnums: Sequence[int]) -> npt.NDArray[np.float64]:
+        """Return the shares of the given documents."""
+        return np.asarray(self.table[self.code[list(docnums)]])
+
+    def factor(self) -> npt.NDArray[np.float64]:
+        """Return per document (FLOOR + (1 - FLOOR) × share) ** POWER (TERM_COVERAGE_*)."""
+        per_subset = (
+            TERM_COVERAGE_FLOOR + (1 - TERM_COVERAGE_FLOOR) * self.table
+        ) ** TERM_COVERAGE_POWER
+        return np.asarray(per_subset[self.code])
+
+
 def _coverage(
-    characters_held: npt.NDArray[np.float64] | None, shares: npt.NDArray[np.float64] | None
+    characters_held: npt.NDArray[np.float64] | None, shares: _Shares | None
 ) -> npt.NDArray[np.float64] | None:
     """Return the factor per document of its CJK character coverage and of the query's
     informativeness it holds (see TERM_COVERAGE_POWER), None when neither applies."""
     if shares is None or TERM_COVERAGE_POWER <= 0:
         return characters_held
-    # Most documents hold no query term: their factor is the floor's, computed once.
-    factor = np.full(len(shares), TERM_COVERAGE_FLOOR**TERM_COVERAGE_POWER)
-    held = np.flatnonzero(shares)
-    factor[held] = (
-        TERM_COVERAGE_FLOOR + (1 - TERM_COVERAGE_FLOOR) * shares[held]
-    ) ** TERM_COVERAGE_POWER
+    factor = shares.factor()
     return factor if characters_held is None else characters_held * factor
 
 
 def _finds_little(
     reader: _Reader,
     probe: scoring.Ranking,
-    shares: npt.NDArray[np.float64] | None,
+    shares: _Shares | None,
     latin: dict[str, list[str]],
     held: dict[str, npt.NDArray[np.bool_]],
     meant: Sequence[str],
@@ -1230,7 +1252,7 @@ def _finds_little(
         holding = held[term] if term in held else reader.holding(term)
         if holding.any():
             known += reader.informativeness(holding, False)[0]
-    best = 0.0 if shares is None else float(shares[probe.docnums[0]])
+    best = 0.0 if shares is None else float(shares.at(probe.docnums[:1])[0])
     return best * known / (known + missing) < LITTLE_SHARE
 
 
@@ -1270,17 +1292,27 @@ def _weighted_groups(
 
 def _informative_shares(
     reader: _Reader, groups: Sequence[Sequence[str]], held: dict[str, npt.NDArray[np.bool_]]
-) -> npt.NDArray[np.float64] | None:
+) -> _Shares | None:
     """Return per document the informativeness of the query terms (see _weighted_groups)
     it holds over that of all of them (0 to 1), or None when no term is held anywhere."""
     weighted = _weighted_groups(reader, groups, held)
     total = sum(weight for _holding, weight in weighted)
     if total <= 0:
         return None
-    covered = np.zeros(reader.scorer.size, dtype=np.float64)
-    for holding, weight in weighted:
-        covered[holding] += weight
-    return covered / total
+    if len(weighted) > MAX_SHARE_TERMS:
+        # A long query: each document's share computed directly (its own "subset").
+        covered = np.zeros(reader.scorer.size, dtype=np.float64)
+        for holding, weight in weighted:
+            np.add(covered, weight / total, out=covered, where=holding)
+        return _Shares(np.arange(reader.scorer.size, dtype=np.int64), covered)
+    code = np.zeros(reader.scorer.size, dtype=np.uint16)
+    for bit, (holding, _weight) in enumerate(weighted):
+        # Shifted bytes of the mask, not code[holding] or a masked or: several times faster.
+        code |= holding.view(np.uint8).astype(np.uint16) << bit
+    subsets = np.arange(1 << len(weighted), dtype=np.int64)
+    weights = np.array([weight for _holding, weight in weighted], dtype=np.float64) / total
+    table = ((subsets[:, None] >> np.arange(len(weighted))) & 1) @ weights
+    return _Shares(code, table)
 
 
 def _first_term(word: str) -> str:
@@ -1379,13 +1411,25 @@ def _compounds(searcher: Any, text: str, known: set[str]) -> list[str]:
     return found
 
 
-def _corrections(searcher: Any, words: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Return unknown English word -> the closest known word of the index vocabulary."""
+def _corrections(
+    searcher: Any,
+    words: Sequence[tuple[str, str]],
+    held: dict[str, npt.NDArray[np.bool_]] | None = None,
+) -> dict[str, str]:
+    """Return unknown English word -> the closest known word of the index vocabulary.
+
+    ``held`` (term -> which documents hold it, as the query already knows) answers
+    whether a word is known without asking the index again.
+    """
     fixes: dict[str, str] = {}
     for word, term in words[:MAX_QUERY_TERMS]:
         if word in fixes or len(word) < MIN_CORRECTED_LENGTH:
             continue
-        if _document_frequency(searcher, term) or searcher.doc_frequency("spelling", word):
+        if held is not None and term in held:
+            known = bool(held[term].any())
+        else:
+            known = bool(_document_frequency(searcher, term))
+        if known or searcher.doc_frequency("spelling", word):
             continue
         maxdist = 1 if len(word) < 5 else 2
         closest = spelling.closest_word(searcher, "spelling", word, maxdist)

@@ -15,7 +15,8 @@ from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling
 #    for the title re-ranking.
 # 4: tags searchable as words (``tag_words``); each article's main language recorded
 #    (``language``), for the informativeness of query terms.
-INDEX_FORMAT = 4
+# 5: compound technical tokens ("x11-utils", "outlook.exe") also indexed as their parts.
+INDEX_FORMAT = 5
 
 VISIBILITIES = frozenset({"public", "internal"})
 STATES = frozenset({"draft", "in_review", "published", "archived"})

@@ -62,7 +62,7 @@ def _needle_pattern(needles: frozenset[str]) -> re.Pattern[str] | None:
     parts = []
     if latin:
         spelled = ("-?".join(re.escape(ch) for ch in needle) for needle in latin)
-        parts.append("(?<![a-z0-9_])(?:" + "|".join(spelled) + ")")
+        parts.append("(?<![a-z0-9])(?:" + "|".join(spelled) + ")")
     if other:
         parts.append("|".join(map(re.escape, other)))
     return re.compile("|".join(parts)) if parts else None

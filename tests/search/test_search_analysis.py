@@ -13,6 +13,7 @@ from search.analysis import (
     is_cjk,
     partial_word,
     phrase_terms,
+    positioned_words,
     prefix_analyzer,
     spans,
     stem_word,
@@ -63,6 +64,8 @@ def test_trailing_punctuation_is_stripped_from_kept_tokens() -> None:
     assert terms("Run outlook.exe. Then c#, then c++; done") == [
         "run",
         "outlook.exe",
+        "outlook",
+        "ex",
         "c#",
         "c++",
         "done",
@@ -79,8 +82,56 @@ def test_english_words_are_stemmed() -> None:
     assert terms("printers") == ["printer"]
 
 
+def test_compound_technical_tokens_are_also_indexed_as_their_parts() -> None:
+    assert terms("golang-v2ray-core") == [
+        "golang-v2ray-core",
+        "golangv2raycore",
+        "golang",
+        "v2ray",
+        "core",
+    ]
+    assert terms("x11_utils") == ["x11_utils", "x11", "util"]
+    assert {"outlook", "ex"} <= set(terms("OUTLOOK.EXE"))
+
+
+def test_parts_without_a_letter_or_shorter_than_three_characters_are_left_out() -> None:
+    assert terms("192.168.1.1") == ["192.168.1.1"]
+    assert terms("wi-fi") == ["wi-fi", "wifi"]
+    assert terms("the-end") == ["the-end", "theend", "end"]
+
+
+def test_parts_share_the_position_of_their_token() -> None:
+    assert positioned_words("install x11-utils now") == [
+        ("install", 0),
+        ("x11-utils", 1),
+        ("x11utils", 1),
+        ("x11", 1),
+        ("utils", 1),
+        ("now", 2),
+    ]
+    tokens = [(t.text, t.pos) for t in analyzer()("install x11-utils now", positions=True)]
+    assert tokens == [
+        (word, pos)
+        for word, pos in [
+            ("instal", 0),
+            ("x11-utils", 1),
+            ("x11utils", 1),
+            ("x11", 1),
+            ("util", 1),
+            ("now", 2),
+        ]
+    ]
+
+
+def test_a_part_of_a_compound_finds_its_offsets_in_the_text() -> None:
+    found = [(span.word, span.start, span.end) for span in spans("see golang-v2ray-core")]
+    assert ("core", 17, 21) in found
+    assert ("golang-v2ray-core", 4, 21) in found
+
+
 def test_only_pure_ascii_alphabetic_words_are_stemmed() -> None:
-    assert terms("printers2 cafés outlook.exe") == ["printers2", "cafés", "outlook.exe"]
+    assert terms("printers2 cafés")[:2] == ["printers2", "cafés"]
+    assert terms("outlook.exe")[0] == "outlook.exe"
 
 
 def test_english_stop_words_are_dropped() -> None:

@@ -144,3 +144,35 @@ def test_each_hit_names_the_decisive_terms_it_holds(search_index: SearchIndex, a
     # A synonym standing in for the word counts, and is named as what matched.
     assert hits[chinese.id].decisive == {"隧道"}
     assert "vpn" in hits[vpn.id].decisive
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "vpn not working",
+        "keyboard monitor scanner printer mailbox batteries receiver cable dock port "
+        "network error ikev2 wireless",
+    ],
+)
+def test_shares_looked_up_per_subset_of_terms_rank_as_shares_computed_per_document(
+    search_index: SearchIndex,
+    desk: dict[str, Document],
+    query: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    by_table = [(hit.id, round(hit.score, 9)) for hit in search_index.search(query, PUBLIC).hits]
+    # Every query then takes the long-query path: each document's share computed directly.
+    monkeypatch.setattr("search.index.MAX_SHARE_TERMS", 0)
+    direct = [(hit.id, round(hit.score, 9)) for hit in search_index.search(query, PUBLIC).hits]
+    assert by_table == direct
+    assert len(by_table) >= 3
+
+
+def test_a_query_naming_a_part_of_a_compound_token_finds_it(
+    search_index: SearchIndex, add: Add
+) -> None:
+    wanted = add("Install golang-v2ray-core", "Run the installer for golang-v2ray-core.")
+    add("Core banking client", "The client is installed by the desk.")
+    assert ids(search_index, "v2ray core")[0] == wanted.id
+    hit = search_index.search("v2ray", PUBLIC).hits[0]
+    assert ("v2ray", True) in hit.title_segments
