@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,7 +43,8 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.forms import StrictForm
-from portal.tickets.notifications import notify_article_flagged
+from portal.jobs import jobs_of
+from portal.tickets.notifications import MailStatus, notify_article_flagged
 from portal.tickets.routing import active_staff
 
 bp = Blueprint("staleness", __name__)
@@ -112,12 +122,16 @@ def flag(article_id: int) -> ResponseReturnValue:
     reader = db.get(User, current_user.id)
     assert reader is not None
     try:
-        flag_article(db, article, reader.id, CheckKind(form.kind.data), form.comment.data or "")
+        check = flag_article(
+            db, article, reader.id, CheckKind(form.kind.data), form.comment.data or ""
+        )
     except InvalidCheck as exc:
         db.rollback()
         abort(422, description=str(exc))
-    notify_article_flagged(db, article, reader)
+    notice = notify_article_flagged(db, article, reader, check)
     db.commit()
+    if notice is not None and notice.mail_status is MailStatus.PENDING:
+        jobs_of(current_app).poke_mail()  # the minutely job would send it anyway
     flash(_("Thank you: the article's owner will check it."), "info")
     return redirect(url_for("kb.article", article_id=article.id, _anchor="staleness"))
 
