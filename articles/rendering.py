@@ -2,7 +2,9 @@
 
 Markdown is parsed by markdown-it-py (CommonMark: a fenced code block indented under a
 list item stays in the item, as on GitHub) with GFM tables, strikethrough, heading ids
-and admonitions (``!!! warning "Title"``, then the text indented by four spaces). Raw
+and admonitions (``!!! warning "Title"``, then the text indented by four spaces; ``???``
+makes one collapsible, closed, and ``???+`` collapsible and open, as in MkDocs: a
+``<details>`` whose ``<summary>`` is the title). Raw
 HTML is turned off in the parser (it shows as text), and the HTML it produces goes
 through an nh3 allow-list. Each render first runs guards that refuse oversized structure
 (too many blocks, fences, inline markup or brackets; deep nesting) with
@@ -60,7 +62,7 @@ _TAGS = frozenset(
     {
         "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote",
         "ul", "ol", "li", "pre", "code", "em", "strong", "s", "a", "img",
-        "table", "thead", "tbody", "tr", "th", "td", "div",
+        "table", "thead", "tbody", "tr", "th", "td", "div", "details", "summary",
     }
 )  # fmt: skip
 _HEADING_ATTRIBUTES = frozenset({"id"})
@@ -73,6 +75,8 @@ _ATTRIBUTES: dict[str, frozenset[str]] = {
     "code": frozenset({"class"}),
     "div": frozenset({"class"}),
     "p": frozenset({"class"}),
+    "details": frozenset({"class", "open"}),
+    "summary": frozenset({"class"}),
     **{f"h{level}": _HEADING_ATTRIBUTES for level in range(1, 7)},
 }
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -91,10 +95,12 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "code" and attribute == "class":
         languages = [name for name in value.split() if _CODE_CLASS.fullmatch(name)]
         return " ".join(languages) or None
-    if tag == "div" and attribute == "class":
+    if tag in ("div", "details") and attribute == "class":
         return value if value in _ADMONITION_CLASSES else None
-    if tag == "p" and attribute == "class":
+    if tag in ("p", "summary") and attribute == "class":
         return value if value == "admonition-title" else None
+    if tag == "details" and attribute == "open":
+        return ""  # a boolean attribute: no value of the author's reaches the page
     return value
 
 
@@ -193,26 +199,42 @@ def _table_alignment(state: StateCore) -> None:
                 token.attrs["align"] = style.removeprefix("text-align:")
 
 
+def _collapsible(token: Token) -> bool:
+    """Whether an admonition token belongs to a ``???`` or ``???+`` block."""
+    return token.markup.startswith("?")
+
+
 def _render_admonition(
     self: object, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    """Open an admonition of a known kind (an unknown one is a note), titled in both
-    languages unless the author gave a title; collapsible ones are shown open."""
+    """Open an admonition of a known kind (an unknown one is a note): a ``<div>``, or for
+    ``???``/``???+`` a ``<details>`` (open for ``???+``) that always has a summary."""
     token = tokens[idx]
+    tag = "details" if _collapsible(token) else "div"
     if token.nesting != 1:
-        return "</div>\n"
+        return f"</{tag}>\n"
     kind = token.info.strip().split(" ", 1)[0].lower()
     kind = kind if kind in ADMONITIONS else "note"
-    return f'<div class="admonition {kind}">\n'
+    if tag == "div":
+        return f'<div class="admonition {kind}">\n'
+    opened = " open" if token.markup.endswith("+") else ""
+    html = f'<details class="admonition {kind}"{opened}>\n'
+    titled = idx + 1 < len(tokens) and tokens[idx + 1].type == "admonition_title_open"
+    if not titled:  # ``??? note ""``: a summary is still needed to open it
+        html += f'<summary class="admonition-title">{ADMONITIONS[kind]}</summary>\n'
+    return html
 
 
 def _render_admonition_title(
     self: object, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     token = tokens[idx]
+    # The plugin gives only the opening title token its markup: the closing one is two on.
+    opening = token if token.nesting == 1 else tokens[idx - 2]
+    tag = "summary" if _collapsible(opening) else "p"
     if token.nesting != 1:
-        return "</p>\n"
-    return '<p class="admonition-title">'
+        return f"</{tag}>\n"
+    return f'<{tag} class="admonition-title">'
 
 
 def _admonition_titles(state: StateCore) -> None:
@@ -224,7 +246,8 @@ def _admonition_titles(state: StateCore) -> None:
         words = token.info.strip().split(" ", 1)
         kind = words[0].lower()
         written = len(words) > 1 and words[1].strip() not in ("", '""')
-        title = tokens[index + 2] if index + 2 < len(tokens) else None
+        titled = index + 2 < len(tokens) and tokens[index + 1].type == "admonition_title_open"
+        title = tokens[index + 2] if titled else None  # ``""``: no title, leave the text be
         if not written and title is not None and title.type == "inline":
             text = ADMONITIONS.get(kind, ADMONITIONS["note"])
             title.content = text

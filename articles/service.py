@@ -311,11 +311,17 @@ def archive_article(
 
 
 def merge_article(
-    session: Session, duplicate: Article, target: Article, user_id: int | None, note: str = ""
+    session: Session,
+    duplicate: Article,
+    target: Article,
+    user_id: int | None,
+    note: str = "",
+    loaded: int | None = None,
 ) -> Article:
     """Merge ``duplicate`` into ``target``: readers' feedback and learned phrasings move
     over (the duplicate's title becomes one), the duplicate is archived with a revision
     note and its address redirects to ``target``. Both are reindexed through the outbox.
+    Raises ArticleChanged if the duplicate changed after version ``loaded``.
 
     The tickets it solved are the portal's to move (``articles`` knows no tickets).
     """
@@ -323,6 +329,7 @@ def merge_article(
         raise MergeRefused("same", "An article cannot be merged into itself.")
     if duplicate.merged_into_id is not None:
         raise MergeRefused("merged", f"Article #{duplicate.id} was merged already.")
+    check_version(duplicate, loaded)
     if target.state is not ArticleState.PUBLISHED:
         raise MergeRefused(
             "target", f"Article #{target.id} is not published: merge into a live article."

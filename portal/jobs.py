@@ -1,4 +1,5 @@
-"""Background work on Huey: sending mail, service-level sweeps, reminders and auto-close.
+"""Background work on Huey: sending mail, service-level sweeps, reminders and auto-close,
+and computing the knowledge gaps.
 
 Huey was chosen because it is small, well kept, has an embedded SQLite store (no extra
 service for one node) and a Redis store (several nodes), periodic tasks, and a consumer
@@ -60,8 +61,20 @@ class Jobs:
         def every_minute() -> None:
             run_periodic(app)
 
+        @self.huey.task(name="compute_gaps")
+        def compute_gaps() -> None:
+            from portal.kb.gap_reports import compute_requested
+
+            compute_requested(app)
+
+        @self.huey.periodic_task(crontab(hour="3", minute="15"), name="nightly")
+        def nightly() -> None:
+            refresh_gaps(app)
+
         self.deliver_mail = deliver_mail
         self.every_minute = every_minute
+        self.compute_gaps = compute_gaps
+        self.nightly = nightly
 
     def poke_mail(self) -> None:
         """Ask for the due mail to be sent soon (the minutely task would anyway)."""
@@ -69,6 +82,14 @@ class Jobs:
             self.deliver_mail()
         except Exception:
             log.exception("enqueueing the mail job failed")
+
+    def poke_gaps(self) -> None:
+        """Ask for the requested knowledge gaps to be computed soon (the minutely task
+        would anyway)."""
+        try:
+            self.compute_gaps()
+        except Exception:
+            log.exception("enqueueing the knowledge gaps job failed")
 
     def consumer_for(self, workers: int = 2) -> Consumer:
         """Return a consumer for this queue (the worker command runs it)."""
@@ -105,6 +126,7 @@ class Jobs:
 def run_periodic(app: Flask) -> None:
     """Do what is due every minute: service-level warnings and breaches, confirmation
     reminders and auto-close, then the mail that is due (including what those caused)."""
+    from portal.kb.gap_reports import compute_requested
     from portal.tickets.mail_out import deliver_due
     from portal.tickets.sweeps import sweep
 
@@ -112,6 +134,20 @@ def run_periodic(app: Flask) -> None:
         sweep(session)
         session.commit()
     deliver_due(app)
+    compute_requested(app)  # knowledge gaps asked for whose job was lost
+
+
+def refresh_gaps(app: Flask) -> int:
+    """Compute again every knowledge-gaps period that was computed before; return how many."""
+    from sqlalchemy import select
+
+    from portal.kb.gap_reports import GapReport, compute_requested, days_of, request_report
+
+    with app.extensions["solveloop.write_sessions"]() as session:
+        for period in list(session.scalars(select(GapReport.period))):
+            request_report(session, days_of(period))
+        session.commit()
+    return compute_requested(app)
 
 
 def jobs_of(app: Flask) -> Jobs:

@@ -6,6 +6,7 @@ from articles.staleness import ArticleCheck
 from portal.admin.models import Setting, SettingChange, SynonymGroup
 from portal.auth.models import AuthSession, User
 from portal.intake.models import Deflection
+from portal.kb.gap_reports import GapReport
 from portal.kb.models import SearchLog
 from portal.tickets.attachments import Attachment
 from portal.tickets.canned import CannedReply
@@ -27,6 +28,7 @@ __all__ = [
     "CannedReply",
     "Category",
     "Deflection",
+    "GapReport",
     "IncomingMail",
     "IndexOutbox",
     "Notification",

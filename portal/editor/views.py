@@ -781,6 +781,7 @@ def merge(article_id: int) -> ResponseReturnValue:
     """Merge this duplicate into the chosen article: readers, feedback and solved tickets
     move over, this one is archived and its address redirects there."""
     duplicate = _article(article_id)
+    loaded = _loaded_version(request.form.get("version"))
     chosen = _article_ids("target")
     if len(chosen) != 1:
         abort(422, description=_("Choose the article to merge this one into."))
@@ -789,7 +790,11 @@ def merge(article_id: int) -> ResponseReturnValue:
         abort(422, description=_("Choose the article to merge this one into."))
     db = get_session()
     try:
-        merge_article(db, duplicate, target, current_user.id, request.form.get("note", "")[:200])
+        merge_article(
+            db, duplicate, target, current_user.id, request.form.get("note", "")[:200], loaded
+        )
+    except ArticleChanged:
+        return _stale_page(duplicate, loaded)
     except MergeRefused as exc:
         abort(422, description=str(MERGE_REFUSALS[exc.reason]))
     move_solutions(db, duplicate, target, _me())

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -17,6 +27,7 @@ from articles.lifecycle import may_read
 from articles.models import Article, ArticleState, utcnow
 from articles.staleness import (
     MAX_FLAG_COMMENT,
+    ArticleCheck,
     CheckKind,
     InvalidCheck,
     change_owner,
@@ -32,7 +43,8 @@ from portal.auth import role_required
 from portal.auth.models import Role, User
 from portal.db import get_session
 from portal.forms import StrictForm
-from portal.tickets.notifications import notify_article_flagged
+from portal.jobs import jobs_of
+from portal.tickets.notifications import MailStatus, notify_article_flagged
 from portal.tickets.routing import active_staff
 
 bp = Blueprint("staleness", __name__)
@@ -64,7 +76,7 @@ class ConfirmForm(StrictForm):
 
 
 class OwnerForm(StrictForm):
-    """An admin hands the article to another technician or admin."""
+    """An admin, or the article's owner, hands it to another technician or admin."""
 
     owner = SelectField(_l("Owner"), validators=[DataRequired()])
 
@@ -110,12 +122,16 @@ def flag(article_id: int) -> ResponseReturnValue:
     reader = db.get(User, current_user.id)
     assert reader is not None
     try:
-        flag_article(db, article, reader.id, CheckKind(form.kind.data), form.comment.data or "")
+        check = flag_article(
+            db, article, reader.id, CheckKind(form.kind.data), form.comment.data or ""
+        )
     except InvalidCheck as exc:
         db.rollback()
         abort(422, description=str(exc))
-    notify_article_flagged(db, article, reader)
+    notice = notify_article_flagged(db, article, reader, check)
     db.commit()
+    if notice is not None and notice.mail_status is MailStatus.PENDING:
+        jobs_of(current_app).poke_mail()  # the minutely job would send it anyway
     flash(_("Thank you: the article's owner will check it."), "info")
     return redirect(url_for("kb.article", article_id=article.id, _anchor="staleness"))
 
@@ -146,11 +162,17 @@ def confirm(article_id: int) -> ResponseReturnValue:
     return _back(article)
 
 
+def _may_change_owner(article: Article) -> bool:
+    return current_user.has_role(Role.ADMIN) or article.owner_id == current_user.id
+
+
 @bp.post("/articles/<int:article_id>/owner")
-@role_required(Role.ADMIN)
+@role_required(Role.TECHNICIAN)
 def set_owner(article_id: int) -> ResponseReturnValue:
-    """An admin hands the article to another technician or admin (recorded)."""
+    """An admin, or the owner, hands the article to another technician or admin (recorded)."""
     article = _article(article_id)
+    if not _may_change_owner(article):
+        abort(403, description=_("Only the article's owner or an admin can hand it over."))
     form = OwnerForm()
     _owner_choices(form)
     if not form.validate_on_submit():
@@ -200,18 +222,41 @@ def staleness_of(article: Article) -> dict[str, Any]:
     db = get_session()
     due = review_due(article, review_periods(db))
     owner = db.get(User, article.owner_id) if article.owner_id is not None else None
+    checks = history(db, article.id, limit=5)
+    staff_view = current_user.is_authenticated and current_user.is_staff
+    owner_form = OwnerForm(formdata=None)
+    if staff_view and _may_change_owner(article):
+        _owner_choices(owner_form)
+        owner_form.owner.data = str(article.owner_id or "")
     return {
         "owner": owner,
         "due": due,
         "overdue": due is not None and due <= utcnow(),
         "flags": open_flags(db, [article.id]).get(article.id, []),
-        "checks": history(db, article.id, limit=5),
+        "checks": checks,
+        "owner_changes": _owner_changes(checks),
         "flag_form": FlagForm(formdata=None),
         "confirm_form": ConfirmForm(formdata=None),
-        "may_confirm": current_user.is_authenticated
-        and current_user.is_staff
-        and _may_confirm(article),
+        "may_confirm": staff_view and _may_confirm(article),
+        "owner_form": owner_form,
+        "may_change_owner": staff_view and _may_change_owner(article),
     }
+
+
+def _owner_changes(checks: list[ArticleCheck]) -> list[dict[str, Any]]:
+    """The owner changes among ``checks``, each with the people it names (None: gone)."""
+    changes = [c for c in checks if c.kind is CheckKind.OWNER_CHANGED]
+    ids = {i for c in changes for i in (c.actor_id, c.old_value, c.new_value) if type(i) is int}
+    people = {u.id: u for u in get_session().scalars(select(User).where(User.id.in_(ids)))}
+    return [
+        {
+            "when": c.created_at,
+            "by": people.get(c.actor_id) if c.actor_id is not None else None,
+            "old": people.get(c.old_value) if type(c.old_value) is int else None,
+            "new": people.get(c.new_value) if type(c.new_value) is int else None,
+        }
+        for c in changes
+    ]
 
 
 @bp.app_context_processor

@@ -6,7 +6,10 @@ HTML, and hands it to the transport (SMTP, or the instance's mailbox folder when
 host is configured, as in the demo). No database transaction is held open while talking
 to the mail server. A failure waits longer each time; a refusal by the server, or the
 last attempt, marks the notification failed, which admins see on the outgoing-mail page.
-Each outcome is recorded on the ticket (staff only).
+Each outcome of a ticket's mail is recorded on the ticket (staff only). A notification
+about an article (a reader's flag, to the article's owner) takes the same path; it names
+no ticket, so its mail has no ticket tag or signed Message-ID and its outcome stays on the
+notification, which the outgoing-mail page lists.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -167,7 +170,28 @@ def _files_of(session: Session, event: TicketEvent | None, base: str) -> list[tu
     ]
 
 
+def _article_context(app: Flask, notification: Notification) -> dict[str, Any]:
+    """What the mail about an article says: the article, the reader's flag, where to act."""
+    base = str(app.config["PUBLIC_URL"]).rstrip("/")
+    article = notification.article
+    check = notification.check
+    return {
+        "kind": notification.kind.value,
+        "ticket": None,
+        "article": article,
+        "user": notification.user,
+        "article_url": f"{base}/articles/{notification.article_id}",
+        "queue_url": f"{base}/review-queue#article-{notification.article_id}",
+        "settings_url": f"{base}/notifications/settings",
+        "flag": check.kind.value if check is not None else "",
+        "body": check.comment if check is not None else "",
+        "attachments": [],
+    }
+
+
 def _context(app: Flask, session: Session, notification: Notification) -> dict[str, Any]:
+    if notification.ticket is None:
+        return _article_context(app, notification)
     ticket = notification.ticket
     event = notification.event
     base = str(app.config["PUBLIC_URL"]).rstrip("/")
@@ -215,15 +239,21 @@ def build(app: Flask, session: Session, notification: Notification) -> EmailMess
     from_address = sender(app, session)
     domain = from_address.rpartition("@")[2] or "localhost"
     message = EmailMessage()
-    message["Subject"] = _one_line(f"{threading.subject_tag(notification.ticket_id)} {subject}")
+    ticket_id = notification.ticket_id
+    if ticket_id is not None:
+        subject = f"{threading.subject_tag(ticket_id)} {subject}"
+    message["Subject"] = _one_line(subject)
     message["From"] = formataddr((_one_line(str(app.config["MAIL_FROM_NAME"])), from_address))
     message["To"] = formataddr((_one_line(user.display_name), user.email))
     message["Reply-To"] = from_address
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = threading.outgoing_message_id(
-        notification.ticket_id, str(app.config["SECRET_KEY"]), domain
-    )
-    earlier = _earlier_message_ids(session, notification)
+    if ticket_id is None:  # names no ticket: a reply to it threads onto nothing
+        message["Message-ID"] = make_msgid("solveloop-article", domain=domain)
+    else:
+        message["Message-ID"] = threading.outgoing_message_id(
+            ticket_id, str(app.config["SECRET_KEY"]), domain
+        )
+    earlier = _earlier_message_ids(session, notification) if ticket_id is not None else []
     if earlier:
         message["In-Reply-To"] = earlier[-1]
         message["References"] = " ".join(earlier[-10:])
@@ -341,7 +371,8 @@ def _overtaken(notification: Notification) -> bool:
     """Return whether the mail asks for something the ticket no longer waits for (the
     requester answered, or confirmed, before it went out)."""
     wanted = ASKS.get(notification.kind)
-    return wanted is not None and notification.ticket.status is not wanted
+    ticket = notification.ticket
+    return wanted is not None and ticket is not None and ticket.status is not wanted
 
 
 def _drop(app: Flask, notification_id: int) -> None:
@@ -392,7 +423,9 @@ def _record_outcome(
         session.commit()
 
 
-def _event(ticket: Ticket, kind: EventKind, detail: dict[str, Any], body: str = "") -> None:
+def _event(ticket: Ticket | None, kind: EventKind, detail: dict[str, Any], body: str = "") -> None:
+    if ticket is None:  # an article's notification: its own row is the record
+        return
     ticket.events.append(
         TicketEvent(kind=kind, actor=Actor.SYSTEM, detail=detail, body=body, internal=True)
     )

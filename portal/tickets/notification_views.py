@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from portal.auth.models import User
 from portal.db import get_session
 from portal.tickets.notifications import (
+    ARTICLE_KINDS,
     REQUESTER_KINDS,
     REQUIRED,
     STAFF_KINDS,
@@ -33,7 +34,9 @@ def _me() -> User:
 
 def kinds_for(user: User) -> list[Kind]:
     """Return the notification kinds ``user`` can receive (staff get both sets)."""
-    return list(REQUESTER_KINDS) + (list(STAFF_KINDS) if user.is_staff else [])
+    return list(REQUESTER_KINDS) + (
+        list(STAFF_KINDS) + list(ARTICLE_KINDS) if user.is_staff else []
+    )
 
 
 @bp.get("/notifications")

@@ -19,6 +19,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, insert, s
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from articles.models import Article, Base, UTCDateTime, text_enum, utcnow
+from articles.staleness import ArticleCheck
 from portal.auth.models import Role, User
 from portal.tickets.models import EventKind, Status, SupportGroup, Ticket, TicketEvent
 
@@ -39,7 +40,7 @@ class Kind(enum.StrEnum):
     USER_REPLIED = "user_replied"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
-    # To an article's owner: a reader flagged it as outdated or wrong (in-app only).
+    # To an article's owner: a reader flagged it as outdated or wrong.
     ARTICLE_FLAGGED = "article_flagged"
 
 
@@ -58,6 +59,8 @@ STAFF_KINDS = (
     Kind.SLA_WARNING,
     Kind.SLA_BREACH,
 )
+# About an article rather than a ticket (to its owner, who is staff).
+ARTICLE_KINDS = (Kind.ARTICLE_FLAGGED,)
 # Mails that ask the requester to act cannot be switched off; the others can.
 REQUIRED = frozenset({Kind.WAITING, Kind.RESOLVED, Kind.REMINDER})
 # When one transaction gives a person several reasons to hear about one ticket, the
@@ -107,6 +110,10 @@ class Notification(Base):
     )
     # The event that caused it (its time and, for replies, its text).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    # An article's: the reader's flag it tells of (its kind and comment).
+    check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("article_checks.id", ondelete="CASCADE")
+    )
     kind: Mapped[Kind] = mapped_column(text_enum(Kind))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -121,6 +128,7 @@ class Notification(Base):
     ticket: Mapped[Ticket | None] = relationship()
     article: Mapped[Article | None] = relationship()
     event: Mapped[TicketEvent | None] = relationship()
+    check: Mapped[ArticleCheck | None] = relationship()
 
 
 def wants_mail(user: User, kind: Kind) -> bool:
@@ -282,14 +290,25 @@ def write(session: Session, rows: list[dict[str, Any]]) -> int:
     return sum(row["mail_status"] is MailStatus.PENDING for row in rows)
 
 
-def notify_article_flagged(session: Session, article: Article, reader: User) -> Notification | None:
-    """Tell the article's owner (in the app) that a reader flagged it; None without an
-    active owner or when the owner flagged it themselves."""
+def notify_article_flagged(
+    session: Session, article: Article, reader: User, check: ArticleCheck
+) -> Notification | None:
+    """Tell the article's owner that a reader flagged it (``check``): in the app, and by
+    mail unless they switched it off; None without an active owner or when the owner
+    flagged it themselves. The mail job sends it like a ticket's."""
     owner = session.get(User, article.owner_id) if article.owner_id is not None else None
     if owner is None or not owner.active or owner.id == reader.id:
         return None
+    now = utcnow()
+    mail = wants_mail(owner, Kind.ARTICLE_FLAGGED)
     notification = Notification(
-        user=owner, article_id=article.id, kind=Kind.ARTICLE_FLAGGED, created_at=utcnow()
+        user=owner,
+        article_id=article.id,
+        check_id=check.id,
+        kind=Kind.ARTICLE_FLAGGED,
+        created_at=now,
+        mail_status=MailStatus.PENDING if mail else MailStatus.NONE,
+        next_attempt_at=now if mail else None,
     )
     session.add(notification)
     return notification

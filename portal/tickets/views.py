@@ -270,7 +270,7 @@ def _solving_article(form: ResolveForm) -> Article | None:
         return None
     article = get_session().get(Article, form.solved_by.data)
     if article is None or article.state is not ArticleState.PUBLISHED:
-        abort(422, description=_("There is no published article with that number."))
+        abort(422, description=_("Choose a published article from the list."))
     return article
 
 

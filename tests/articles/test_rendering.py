@@ -22,6 +22,7 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li",
     "pre", "code", "em", "strong", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
     "s", "div",  # strikethrough; admonitions, whose classes are checked below
+    "details", "summary",  # collapsible admonitions (??? and ???+)
 }  # fmt: skip
 SAFE_SCHEMES = {"http", "https", "mailto"}
 
@@ -365,6 +366,81 @@ def test_admonitions_render_with_a_fixed_set_of_classes_and_bilingual_default_ti
     classes = {dict(attrs).get("class") for tag, attrs in parsed(rendered) if tag == "div"}
     assert classes == {"admonition warning", "admonition tip", "admonition note"}
     assert_nothing_executable(rendered)
+
+
+def test_collapsible_admonitions_render_as_details_closed_or_open_with_a_summary() -> None:
+    rendered = render_markdown(
+        '??? tip "打印前先检查 Check first"\n    Hidden **until** opened.\n\n'
+        "???+ warning\n    Shown at once.\n\n"
+        '??? danger ""\n    Keep this text.\n\n'
+        "1. Step one\n\n    ??? info\n        Inside a list item.\n"
+    )
+    assert (
+        '<details class="admonition tip">\n'
+        '<summary class="admonition-title">打印前先检查 Check first</summary>\n'
+        "<p>Hidden <strong>until</strong> opened.</p>\n</details>"
+    ) in rendered
+    assert (
+        '<details class="admonition warning" open="">\n'
+        '<summary class="admonition-title">Warning · 警告</summary>'
+    ) in rendered
+    # An explicitly empty title still gets a summary, and the text stays the text.
+    assert (
+        '<details class="admonition danger">\n'
+        '<summary class="admonition-title">Danger · 危险</summary>\n<p>Keep this text.</p>'
+    ) in rendered
+    assert '<li>\n<p>Step one</p>\n<details class="admonition info">' in rendered
+    assert rendered.count("<details") == rendered.count("</details>") == 4
+    assert rendered.count("<summary") == rendered.count("</summary>") == 4
+    assert "Inside a list item." in markdown_to_text("??? info\n    Inside a list item.\n")
+
+
+def test_an_empty_title_keeps_the_first_paragraph_of_a_plain_admonition() -> None:
+    rendered = render_markdown('!!! note ""\n    Keep me.\n')
+    assert rendered == '<div class="admonition note">\n<p>Keep me.</p>\n</div>\n'
+
+
+SUMMARY_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "</summary><script>alert(1)</script>",
+    "</details><iframe src=https://evil.example>",
+    "<details open ontoggle=alert(1)>",
+    "[x](javascript:alert(1))",
+    "![x](javascript:alert(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD4=)",
+    '" onmouseover="alert(1)',
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "`<script>`",
+]
+
+
+@pytest.mark.parametrize("marker", ["???", "???+", "!!!"])
+@pytest.mark.parametrize("payload", SUMMARY_PAYLOADS)
+def test_no_payload_in_an_admonition_title_survives_as_markup(marker: str, payload: str) -> None:
+    rendered = render_markdown(f'{marker} warning "{payload}"\n    body\n')
+    assert_nothing_executable(rendered)
+    assert "<script" not in rendered and "<iframe" not in rendered
+    assert rendered.count("<summary") == rendered.count("</summary>")
+
+
+@pytest.mark.parametrize("payload", SUMMARY_PAYLOADS)
+def test_no_payload_as_the_kind_of_a_collapsible_admonition_survives(payload: str) -> None:
+    rendered = render_markdown(f"??? {payload}\n    body\n")
+    assert_nothing_executable(rendered)
+    classes = {dict(a).get("class") for t, a in parsed(rendered) if t in ("details", "div")}
+    assert classes <= {
+        None,
+        *(f"admonition {k}" for k in ("note", "info", "tip", "warning", "danger")),
+    }
+
+
+def test_details_and_summary_keep_only_their_fixed_classes_and_a_bare_open() -> None:
+    cleaned = _CLEANER.clean(
+        '<details open="javascript:alert(1)" ontoggle="alert(1)" class="admonition tip x">'
+        '<summary onclick="alert(1)" class="admonition-title x">t</summary>b</details>'
+    )
+    assert cleaned == '<details open=""><summary>t</summary>b</details>'
 
 
 def test_classes_outside_the_fixed_set_never_survive() -> None:

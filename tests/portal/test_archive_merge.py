@@ -160,7 +160,8 @@ def test_merging_moves_feedback_wordings_and_tickets_without_counting_anyone_twi
     admin = make_user(role=Role.ADMIN)
     login(admin)
     response = client.post(
-        f"/editor/articles/{duplicate.id}/merge", {"target": str(target.id), "note": "same fix"}
+        f"/editor/articles/{duplicate.id}/merge",
+        {"target": str(target.id), "note": "same fix", "version": duplicate.version},
     )
     assert response.status_code == 302
     merged = fresh(db, Article, target.id)
@@ -208,7 +209,10 @@ def test_the_merged_title_finds_the_surviving_article(
 ):
     duplicate, target, _, _ = merged_pair(db, make_article, make_user, make_ticket)
     login(make_user(role=Role.ADMIN))
-    client.post(f"/editor/articles/{duplicate.id}/merge", {"target": str(target.id), "note": ""})
+    client.post(
+        f"/editor/articles/{duplicate.id}/merge",
+        {"target": str(target.id), "note": "", "version": duplicate.version},
+    )
     reader = make_client()
     login(make_user(), on=reader)
     page = reader.get("/search?q=outlook+does+not+receive").get_data(as_text=True)
@@ -227,21 +231,24 @@ def test_a_merge_is_for_admins_into_a_published_article_once(
     login(make_user(role=Role.TECHNICIAN), on=technician)
     assert (
         technician.post(
-            f"/editor/articles/{duplicate.id}/merge", {"target": str(target.id)}
+            f"/editor/articles/{duplicate.id}/merge",
+            {"target": str(target.id), "version": duplicate.version},
         ).status_code
         == 403
     )
     login(make_user(role=Role.ADMIN))
     url = f"/editor/articles/{duplicate.id}/merge"
-    assert client.post(url, {"target": str(duplicate.id)}).status_code == 422
-    refused = client.post(url, {"target": str(draft.id)}, headers=ZH)
+    v = duplicate.version
+    assert client.post(url, {"target": str(duplicate.id), "version": v}).status_code == 422
+    refused = client.post(url, {"target": str(draft.id), "version": v}, headers=ZH)
     assert refused.status_code == 422
     assert "已发布" in refused.get_data(as_text=True)
-    assert client.post(url, {"target": "not-a-number"}).status_code == 400
-    assert client.post(url, {}).status_code == 422
+    assert client.post(url, {"target": "not-a-number", "version": v}).status_code == 400
+    assert client.post(url, {"version": v}).status_code == 422
+    assert client.post(url, {"target": str(target.id)}).status_code == 400  # no version
     assert fresh(db, Article, duplicate.id).state is ArticleState.PUBLISHED
-    assert client.post(url, {"target": str(target.id)}).status_code == 302
-    again = client.post(url, {"target": str(target.id)})
+    assert client.post(url, {"target": str(target.id), "version": v}).status_code == 302
+    again = client.post(url, {"target": str(target.id), "version": v})
     assert again.status_code == 422
     assert "merged already" in again.get_data(as_text=True)
 
@@ -253,8 +260,49 @@ def test_an_article_merged_into_a_duplicate_follows_it_to_the_final_one(
     second = make_article("Wi-Fi keeps disconnecting")
     final = make_article("Company Wi-Fi on a laptop")
     login(make_user(role=Role.ADMIN))
-    client.post(f"/editor/articles/{first.id}/merge", {"target": str(second.id)})
-    client.post(f"/editor/articles/{second.id}/merge", {"target": str(final.id)})
+    for duplicate, target in ((first, second), (second, final)):
+        client.post(
+            f"/editor/articles/{duplicate.id}/merge",
+            {"target": str(target.id), "version": duplicate.version},
+        )
     response = client.get(f"/articles/{first.id}")
     assert response.status_code == 301
     assert response.headers["Location"].startswith(f"/articles/{final.id}")
+
+
+def test_a_merge_over_a_newer_revision_is_refused_with_the_conflict_page_in_both_languages(
+    db, make_article, make_user, login, client
+):
+    duplicate = make_article("Outlook keeps asking for the password")
+    target = make_article("Outlook password prompt loops")
+    opened_at = duplicate.version
+    login(make_user(role=Role.ADMIN))
+    edited = client.post(
+        f"/editor/articles/{duplicate.id}/edit",
+        {
+            "title": "Outlook keeps asking for the password (edited)",
+            "category": "network",
+            "visibility": "public",
+            "tags": "",
+            "body": "Sign out of Office and in again.",
+            "note": "someone else's edit",
+            "version": opened_at,
+        },
+    )
+    assert edited.status_code == 302
+    url = f"/editor/articles/{duplicate.id}/merge"
+    stale = client.post(url, {"target": str(target.id), "note": "dup", "version": opened_at})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "This article changed since you opened it" in page
+    assert "someone else&#39;s edit" in page or "someone else's edit" in page
+    zh = client.post(url, {"target": str(target.id), "version": opened_at}, headers=ZH).get_data(
+        as_text=True
+    )
+    assert "修订" in zh
+    unchanged = fresh(db, Article, duplicate.id)
+    assert unchanged.state is ArticleState.PUBLISHED and unchanged.merged_into_id is None
+    assert db.get(Article, target.id).revisions[-1].note != f"merged from #{duplicate.id}"
+    current = unchanged.version
+    assert client.post(url, {"target": str(target.id), "version": current}).status_code == 302
+    assert fresh(db, Article, duplicate.id).merged_into_id == target.id

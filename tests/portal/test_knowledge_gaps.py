@@ -18,6 +18,8 @@ from sqlalchemy import select
 from articles.models import Article
 from portal.auth.models import Role
 from portal.cli import main
+from portal.jobs import jobs_of, refresh_gaps
+from portal.kb.gap_reports import GapReport, compute_requested
 from portal.kb.gaps import knowledge_gaps
 from portal.tickets.history_import import import_history
 from portal.tickets.models import ArticleLink, Ticket
@@ -111,9 +113,11 @@ def test_tickets_an_article_covers_are_not_gaps(app, db, history, make_article):
 
 
 def test_the_admin_page_lists_the_groups_with_a_draft_link(
-    history, login, make_user, make_client, db
+    app, history, login, make_user, make_client, db
 ):
     admin = login(make_user(Role.ADMIN))
+    admin.get("/admin/knowledge-gaps")  # the first visit asks the job to compute them
+    assert compute_requested(app) == 1
     page = admin.get("/admin/knowledge-gaps")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -126,8 +130,10 @@ def test_the_admin_page_lists_the_groups_with_a_draft_link(
     assert "知识缺口" in admin.get("/admin/knowledge-gaps").get_data(as_text=True)
 
 
-def test_the_draft_link_opens_the_from_ticket_draft(history, login, make_user, db):
+def test_the_draft_link_opens_the_from_ticket_draft(app, history, login, make_user, db):
     admin = login(make_user(Role.ADMIN))
+    admin.get("/admin/knowledge-gaps")
+    compute_requested(app)
     text = admin.get("/admin/knowledge-gaps").get_data(as_text=True)
     start = text.index("/editor/from-ticket/") + len("/editor/from-ticket/")
     ticket_id = int(text[start : text.index('"', start)])
@@ -135,6 +141,85 @@ def test_the_draft_link_opens_the_from_ticket_draft(history, login, make_user, d
     assert draft.status_code == 200
     assert db.get(Ticket, ticket_id).subject in draft.get_data(as_text=True)
     assert db.scalars(select(Article)).first() is None  # nothing saved before creating
+
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def _report(db, period="all"):
+    db.rollback()
+    db.expire_all()
+    return db.scalars(select(GapReport).where(GapReport.period == period)).one()
+
+
+def test_the_page_shows_groups_computed_by_the_background_job_with_their_time(
+    app, history, login, make_user, db
+):
+    admin = login(make_user(Role.ADMIN))
+    jobs = jobs_of(app)
+    jobs.huey.flush()
+    first = admin.get("/admin/knowledge-gaps").get_data(as_text=True)
+    assert "Being computed since" in first and "/editor/from-ticket/" not in first
+    assert "No gaps" not in first  # nothing is known yet: no claim either way
+    assert _report(db).pending
+    # The visit queued the job; the job library runs it, as a worker would.
+    task = jobs.huey.dequeue()
+    assert task is not None and task.name == "compute_gaps"
+    jobs.huey.execute(task)
+    report = _report(db)
+    assert not report.pending and report.computed_at is not None and report.seconds > 0
+    assert len(report.groups) >= 3 and all(len(g["tickets"]) >= 2 for g in report.groups)
+    page = admin.get("/admin/knowledge-gaps").get_data(as_text=True)
+    assert "Computed at" in page and "Being computed" not in page
+    assert "Draft an article from this group" in page and "Recompute" in page
+    zh = admin.get("/admin/knowledge-gaps", headers=ZH).get_data(as_text=True)
+    assert "计算于" in zh and "重新计算" in zh and "根据这组工单起草文章" in zh
+
+
+def test_a_visit_never_recomputes_and_recompute_asks_the_job_again(
+    app, history, login, make_user, make_client, make_article, db
+):
+    admin = login(make_user(Role.ADMIN))
+    admin.get("/admin/knowledge-gaps")
+    compute_requested(app)
+    before = _report(db)
+    computed_at, groups = before.computed_at, before.groups
+    # Every ticket of the largest group gets an article: the stored groups stay as they
+    # were until someone asks again.
+    largest = groups[0]["tickets"]
+    solved = make_article("Covered since", body="Done.")
+    for ticket_id in largest:
+        ticket = db.get(Ticket, ticket_id)
+        link_article(ticket, db.merge(solved), ArticleLink.SOLVED_BY, ticket.requester)
+    db.commit()
+    page = admin.get("/admin/knowledge-gaps").get_data(as_text=True)
+    assert f'/tickets/{largest[0]}"' in page
+    assert _report(db).computed_at == computed_at
+    technician = login(make_user(Role.TECHNICIAN), make_client())
+    assert technician.post("/admin/knowledge-gaps/recompute", {"days": ""}).status_code == 403
+    assert admin.post("/admin/knowledge-gaps/recompute", {"days": "7"}).status_code == 400
+    asked = admin.post("/admin/knowledge-gaps/recompute", {"days": ""}, headers=ZH)
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/admin/knowledge-gaps")
+    waiting = admin.get("/admin/knowledge-gaps", headers=ZH).get_data(as_text=True)
+    assert "正在重新计算" in waiting and "正在计算" in waiting
+    assert _report(db).pending
+    assert compute_requested(app) == 1
+    after = _report(db)
+    assert after.computed_at > computed_at
+    assert not set(largest) & {i for g in after.groups for i in g["tickets"]}
+    assert compute_requested(app) == 0  # nothing more was asked for
+
+
+def test_the_nightly_task_recomputes_every_period_shown_before(app, history, login, make_user, db):
+    admin = login(make_user(Role.ADMIN))
+    admin.get("/admin/knowledge-gaps")
+    admin.get("/admin/knowledge-gaps?days=30")
+    compute_requested(app)
+    stamps = {r.period: r.computed_at for r in db.scalars(select(GapReport))}
+    assert refresh_gaps(app) == 2
+    db.rollback()
+    db.expire_all()
+    assert all(r.computed_at > stamps[r.period] for r in db.scalars(select(GapReport)))
 
 
 def test_the_cli_lists_the_largest_groups(database_url, tmp_path, history):
