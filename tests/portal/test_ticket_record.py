@@ -148,11 +148,20 @@ def test_the_requester_does_not_see_staff_only_changes(db, make_user, make_ticke
     requester, tech = make_user(), make_user(role=Role.TECHNICIAN)
     ticket = make_ticket(requester)
     staff = login(tech, on=type(client)(client.client.application.test_client()))
-    resolve(staff, ticket, diagnosis="Their driver is ancient", solution="Updated the driver.")
+    form = staff.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Staff only: the user does not see it." in form
+    resolve(
+        staff,
+        ticket,
+        diagnosis="Their driver is ancient",
+        cause="Vendor image from 2019",
+        solution="Updated the driver.",
+    )
     login(requester)
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
-    assert "recorded the solution" in page
+    assert "recorded the solution" in page and "Updated the driver." in page
     assert "recorded the diagnosis" not in page
+    assert "Their driver is ancient" not in page and "Vendor image from 2019" not in page
 
 
 def test_drafting_from_a_ticket_solved_by_another_article_makes_a_new_draft(
