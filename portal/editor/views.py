@@ -796,6 +796,10 @@ def merge(article_id: int) -> ResponseReturnValue:
     except ArticleChanged:
         return _stale_page(duplicate, loaded)
     except MergeRefused as exc:
+        if exc.reason == "merged" and duplicate.merged_into_id is not None:
+            # A second admin merging the same duplicate: show where it went, not an error.
+            flash(MERGE_REFUSALS["merged"], "warning")
+            return redirect(url_for("editor.edit", article_id=duplicate.merged_into_id))
         abort(422, description=str(MERGE_REFUSALS[exc.reason]))
     move_solutions(db, duplicate, target, _me())
     db.commit()
