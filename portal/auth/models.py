@@ -40,7 +40,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(60), default="")
     password_hash: Mapped[str] = mapped_column(String(300))
-    role: Mapped[Role] = mapped_column(text_enum(Role), default=Role.USER)
+    # Indexed: every queue page lists the staff, a few among tens of thousands of people
+    # (migration 0022).
+    role: Mapped[Role] = mapped_column(text_enum(Role), default=Role.USER, index=True)
     locale: Mapped[str] = mapped_column(String(10), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Notification kinds this person does not want by mail (the optional ones only).

@@ -193,7 +193,9 @@ def _from_words(selection: Selection, query: Select[Any]) -> Select[Any]:
         ticket_terms.join(Ticket, Ticket.id == ticket_terms.c.ticket_id)
     ).where(
         ticket_terms.c.term == selection.driver,
-        selection.search.condition(probe=True, ticket_id=ticket_terms.c.ticket_id),
+        selection.search.condition(
+            probe=True, ticket_id=ticket_terms.c.ticket_id, known=selection.driver
+        ),
         *replace(selection, search=None).conditions(),
     )
 
@@ -233,7 +235,9 @@ def _count_common_matches(session: Session, selection: Selection) -> StatusCount
             .select_from(ticket_terms.join(Ticket, Ticket.id == ticket_terms.c.ticket_id))
             .where(
                 ticket_terms.c.term == selection.driver,
-                selection.search.condition(probe=True, ticket_id=ticket_terms.c.ticket_id),
+                selection.search.condition(
+                    probe=True, ticket_id=ticket_terms.c.ticket_id, known=selection.driver
+                ),
                 status.in_([s.value for s in large]),
                 *replace(selection, search=None).conditions(walking=True),
             )
@@ -354,10 +358,14 @@ def _searched_ids(
     session: Session, selection: Selection, sort: str, offset: int, limit: int
 ) -> list[int]:
     """Return a page of a search ordered in one query: all its matches (few for a rare
-    word; for relevance, every match is scored)."""
+    word; for relevance of several words, every match is scored)."""
+    search = selection.search
+    assert search is not None
     shown = selection.shown_statuses()
     if not shown:
         return []
+    if sort == "relevance" and _one_word(selection):
+        return _best_matches_of_one_word(session, selection, shown, offset, limit)
     query = _from_words(selection, select(Ticket.id))
     if set(shown) != set(Status):
         query = query.where(Ticket.status.in_(shown))
@@ -366,20 +374,56 @@ def _searched_ids(
         "priority": (Ticket.priority, Ticket.created_at),
         "age": (Ticket.created_at,),
         "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
-        "relevance": (_relevance(selection).desc(), Ticket.updated_at.desc()),
+        "relevance": (search.score().desc(), Ticket.updated_at.desc()),
     }[sort]
     query = query.order_by(*order, Ticket.id)
     return list(session.scalars(query.offset(offset).limit(limit)))
 
 
-def _relevance(selection: Selection) -> Any:
-    """Return the search's relevance of a ticket: for one word read from its tickets, the
-    weight on the row already read; otherwise the summed weights, looked up."""
+def _one_word(selection: Selection) -> bool:
+    """Return whether the search is one word read from its own tickets (its relevance is
+    the weight stored with each of them)."""
     assert selection.search is not None
     units = selection.search.units
-    if len(units) == 1 and not units[0][1] and selection.driver == units[0][0]:
-        return ticket_terms.c.weight
-    return selection.search.score()
+    return len(units) == 1 and not units[0][1] and selection.driver == units[0][0]
+
+
+def _best_matches_of_one_word(
+    session: Session, selection: Selection, shown: Sequence[Status], offset: int, limit: int
+) -> list[int]:
+    """Return a page of a one-word search, best match first. A common word has tens of
+    thousands of tickets, but few carry its heaviest weights: the weight of the last row
+    the page needs is found first, reading the word's tickets from the heaviest along
+    ``ix_ticket_terms_term_weight`` and stopping there, so that only the tickets at least
+    that heavy are read and sorted by their latest change."""
+    assert selection.driver is not None
+    weight = ticket_terms.c.weight
+    # The filters are written so that no index of theirs is used: the word's tickets, in
+    # order of weight, drive both queries (see ``Selection.conditions``).
+    where = [ticket_terms.c.term == selection.driver]
+    where += replace(selection, search=None).conditions(walking=True)
+    if set(shown) != set(Status):
+        status = type_coerce(Ticket.status, String).concat("")
+        where.append(status.in_([s.value for s in shown]))
+    joined = ticket_terms.join(Ticket, Ticket.id == ticket_terms.c.ticket_id)
+    floor = (
+        select(weight)
+        .select_from(joined)
+        .where(*where)
+        .order_by(weight.desc())
+        .offset(offset + limit - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Ticket.id)
+        .select_from(joined)
+        .where(*where, weight >= func.coalesce(floor, 0))
+        .order_by(weight.desc(), Ticket.updated_at.desc(), Ticket.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def load_tickets(session: Session, ids: Sequence[int]) -> list[Ticket]:

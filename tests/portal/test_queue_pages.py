@@ -7,11 +7,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from articles.models import utcnow
 from portal.auth.models import Role
 from portal.tickets import queue, views
 from portal.tickets.models import Status, Ticket
+from portal.tickets.text_search import ticket_terms
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORT_KEYS = {
@@ -224,3 +226,40 @@ def test_common_and_rare_words_find_the_same_tickets_and_counts(
     monkeypatch.setattr(queue, "WALK_FROM", 1)
     page = client.get("/queue", query_string={"view": "all", "q": "outlook 密码"})
     assert len(_listed(page.get_data(as_text=True))) == 2
+
+
+@pytest.mark.parametrize("view", sorted(VIEW_STATUSES))
+def test_best_match_first_lists_every_match_once_heaviest_first_across_pages(
+    db, client, login, make_user, make_ticket, monkeypatch, view
+):
+    requester = make_user()
+    now = utcnow().replace(microsecond=0)
+    # The word in the subject and the text, the subject only, the text only: three weights,
+    # each shared by several tickets, some changed at the same moment.
+    texts = [
+        ("Printer jam", "The printer jams."),
+        ("Printer jam", "Paper stuck."),
+        ("Paper stuck", "The printer jams."),
+    ]
+    statuses = [Status.NEW, Status.WAITING, Status.RESOLVED, Status.CLOSED, Status.ASSIGNED]
+    for n in range(15):
+        subject, symptom = texts[n % 3]
+        ticket = make_ticket(requester, subject=subject, symptom=symptom)
+        ticket.status = statuses[n % len(statuses)]
+        ticket.updated_at = now - timedelta(minutes=n % 4)
+    make_ticket(requester, subject="Keyboard", symptom="Keys stick.")
+    db.commit()
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    login(make_user(Role.TECHNICIAN))
+    db.expire_all()
+    weight = dict(
+        db.execute(
+            select(ticket_terms.c.ticket_id, ticket_terms.c.weight).where(
+                ticket_terms.c.term == "printer"
+            )
+        ).all()
+    )
+    assert len(set(weight.values())) == 3
+    shown = [t for t in db.query(Ticket) if t.id in weight and t.status in VIEW_STATUSES[view]]
+    expected = sorted(shown, key=lambda t: (-weight[t.id], -t.updated_at.timestamp(), t.id))
+    assert _walk(client, view=view, q="printer", sort="relevance") == [t.id for t in expected]
