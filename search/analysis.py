@@ -259,12 +259,6 @@ class BilingualTokenizer(Tokenizer):  # type: ignore[misc]  # whoosh ships no ty
             yield token
 
 
-# "I'd like to reset…" asks for something; "like" is then no word of the problem, while
-# "like a post" or "looks like" keep it.
-_WISHING = frozenset({"would", "i'd", "you'd", "he'd", "she'd", "we'd", "they'd"})
-_WISHES = frozenset({"like", "love"})
-
-
 class StopWordFilter(Filter):  # type: ignore[misc]  # whoosh ships no type hints
     """Drop stop words; renumber positions so tokens sharing a position still share one."""
 
@@ -273,11 +267,8 @@ class StopWordFilter(Filter):  # type: ignore[misc]  # whoosh ships no type hint
         stops = stop_words()
         last_source: int | None = None
         pos = -1
-        wishing = False
         for token in tokens:
-            wished = wishing and token.text in _WISHES
-            wishing = token.text in _WISHING
-            if wished or token.text in stops:
+            if token.text in stops:
                 if not token.removestops:
                     token.stopped = True
                     yield token

@@ -16,7 +16,8 @@ from search.analysis import analyzer, bigram_analyzer, prefix_analyzer, spelling
 # 4: tags searchable as words (``tag_words``); each article's main language recorded
 #    (``language``), for the informativeness of query terms.
 # 5: compound technical tokens ("x11-utils", "outlook.exe") also indexed as their parts.
-INDEX_FORMAT = 5
+# 6: words of asking ("need", "possible", "thanks", "would like") no longer stopped.
+INDEX_FORMAT = 6
 
 VISIBILITIES = frozenset({"public", "internal"})
 STATES = frozenset({"draft", "in_review", "published", "archived"})

@@ -138,16 +138,16 @@ def test_english_stop_words_are_dropped() -> None:
     assert terms("How do I reset the password") == ["reset", "password"]
 
 
-def test_words_of_asking_are_dropped_and_the_problem_kept() -> None:
-    assert terms("Is it possible to recover a deleted mail?") == ["recov", "delet", "mail"]
-    assert terms("I need a way to share my calendar, anyone know?") == ["share", "calendar"]
-
-
-def test_like_after_would_is_a_wish_and_otherwise_a_word() -> None:
-    assert terms("I'd like to export my contacts") == ["export", "contact"]
-    assert terms("We would love a shared drive") == ["share", "drive"]
-    assert terms("How to like a post") == ["like", "post"]
-    assert terms("It looks like a virus") == ["look", "like", "viru"]
+def test_only_function_words_are_stopped_words_of_asking_are_left_to_the_index() -> None:
+    # "need", "possible", "like" are not function words: how much they count is measured
+    # from the index (idf), not decided by a hand-made list.
+    assert terms("Is it possible to recover a deleted mail?") == [
+        "possibl",
+        "recov",
+        "delet",
+        "mail",
+    ]
+    assert terms("I'd like to export my contacts") == ["like", "export", "contact"]
 
 
 def test_chinese_stop_words_are_dropped() -> None:

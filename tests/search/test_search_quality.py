@@ -133,8 +133,12 @@ def test_two_typed_words_also_find_the_compound_they_spell(
 def test_a_request_phrased_as_a_wish_finds_the_problem_not_the_wording(
     search_index: SearchIndex, add: Add
 ) -> None:
+    # The words of the wish are common across the articles, so the index weighs them
+    # little; the one word of the problem decides.
     wanted = add("Export contacts", "Choose Export in the address book.")
     add("Is it possible to hide the pages I like?", "What you like is public unless hidden.")
+    for topic in ("printer", "calendar", "scanner", "monitor", "keyboard", "headset"):
+        add(f"Use the {topic} you like", f"It is possible to pick any {topic} you like.")
     assert ids(search_index, "I'd like to export, is it possible?")[:1] == [wanted.id]
     assert suggested(search_index, "I'd like to export, is it p")[:1] == [wanted.id]
 
