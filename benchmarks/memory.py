@@ -9,6 +9,7 @@ of the per-process peaks is an upper bound of it, and both are reported.
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,54 @@ def peak_rss(command: list[str], env: dict[str, str], timeout: float = 3600) -> 
         "processes": len(peaks),
         "output": output[-2000:],
     }
+
+
+def measure_rebuild(instance: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``solveloop index rebuild`` on ``instance``; return its seconds and peak memory."""
+    command = [str(Path(sys.executable).parent / "solveloop"), "--instance", str(instance)]
+    figures = peak_rss([*command, "index", "rebuild"], env)
+    if figures["returncode"] != 0:
+        raise RuntimeError(f"index rebuild failed: {figures['output']}")
+    figures.pop("output")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load ``--size`` generated articles into a new instance, rebuild, print the figures."""
+    import argparse
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    from benchmarks import corpus
+    from benchmarks.run import SEED, cli_env, load_database, solveloop
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--instance", type=Path, help="Reuse (or create and keep) this instance folder."
+    )
+    args = parser.parse_args(argv)
+    keep = args.instance is not None
+    instance = args.instance or Path(tempfile.mkdtemp(prefix="solveloop-rebuild-")) / "instance"
+    try:
+        if not (instance / "portal.sqlite").exists():
+            solveloop(instance, "init-db")
+            pages = corpus.load_man_pages(SEED)
+            load_database(instance, list(corpus.generate(args.size, SEED, pages)))
+        for _run in range(args.runs):
+            load = os.getloadavg()
+            figures = measure_rebuild(instance, cli_env())
+            figures["loadavg_before"] = [round(x, 2) for x in load]
+            figures["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+            print(json.dumps(figures), flush=True)
+    finally:
+        if not keep:
+            shutil.rmtree(instance.parent, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
